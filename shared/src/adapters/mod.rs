@@ -1,0 +1,99 @@
+//! Adapters: the ports implemented with the AWS SDK. AWS types and SDK errors stop here.
+
+pub mod aws;
+pub mod dynamodb;
+pub mod s3;
+pub mod secretsmanager;
+pub mod sqs;
+
+use crate::ports::PortError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+/// Classifies an SDK error into a [`PortError`] without leaking request contents: throttling,
+/// timeouts and 5xx are `Unavailable`, the rest `Failed`.
+pub(crate) fn classify<E, R>(service: &'static str, error: &SdkError<E, R>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let (code, message) = match error {
+        SdkError::ServiceError(context) => (
+            context.err().code().unwrap_or("unknown").to_owned(),
+            context.err().message().unwrap_or("").to_owned(),
+        ),
+        SdkError::TimeoutError(_) => ("timeout".to_owned(), String::new()),
+        SdkError::DispatchFailure(_) => ("dispatch failure".to_owned(), String::new()),
+        SdkError::ResponseError(_) => ("response error".to_owned(), String::new()),
+        _ => ("construction failure".to_owned(), String::new()),
+    };
+    let transient = matches!(
+        error,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    ) || code.contains("Throttl")
+        || code.contains("ProvisionedThroughputExceeded")
+        || code.contains("RequestLimitExceeded")
+        || code == "InternalServerError"
+        || code == "InternalError"
+        || code == "ServiceUnavailable"
+        || code == "SlowDown";
+    let detail = if message.is_empty() {
+        code
+    } else {
+        format!("{code}: {message}")
+    };
+    if transient {
+        PortError::Unavailable { service, detail }
+    } else {
+        PortError::Failed { service, detail }
+    }
+}
+
+/// Wires the webhook use case to AWS: one place, shared by the Lambda and the tools.
+pub fn ingest_service(
+    config: &crate::config::Config,
+    clients: &aws::AwsClients,
+    metrics: std::sync::Arc<dyn crate::ports::Metrics>,
+) -> crate::ingest::Ingest {
+    use crate::clock::{Clock, SystemClock};
+    use crate::secrets::{self, SecretCache, DEFAULT_SECRET_TTL_SECONDS};
+    use std::sync::Arc;
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let source: Arc<dyn crate::ports::SecretSource> = Arc::new(
+        secretsmanager::SecretsManagerSource::new(clients.secretsmanager.clone()),
+    );
+    crate::ingest::Ingest {
+        journal: Arc::new(s3::S3Journal::new(
+            clients.s3.clone(),
+            config.archive_bucket.clone(),
+            config.kms_key_id.clone(),
+        )),
+        records: Arc::new(dynamodb::DynamoRecordStore::new(
+            clients.dynamodb.clone(),
+            config.records_table.clone(),
+        )),
+        queue: Arc::new(sqs::SqsJobQueue::new(
+            clients.sqs.clone(),
+            config.media_queue_url.clone(),
+        )),
+        meta_secret: Arc::new(SecretCache::new(
+            source.clone(),
+            clock.clone(),
+            config.meta_secret_id.clone(),
+            DEFAULT_SECRET_TTL_SECONDS,
+            secrets::parse_meta_secret,
+        )),
+        // The hash key never rotates (that would orphan every contact index): cache it for the
+        // life of the instance.
+        contact_hash_key: Arc::new(SecretCache::new(
+            source,
+            clock.clone(),
+            config.contact_hash_secret_id.clone(),
+            i64::MAX,
+            secrets::parse_contact_hash_key,
+        )),
+        clock,
+        metrics,
+        retention: crate::retention::RetentionPolicy::days(config.retention_days),
+    }
+}

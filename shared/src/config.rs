@@ -1,0 +1,203 @@
+//! Configuration: one struct read from the environment at init, with errors naming the variable.
+//!
+//! These names are a contract (README "Configuration"): the SAM template, the local stack and the
+//! operator tools all set them.
+
+use std::collections::HashMap;
+
+/// Default Graph API host.
+pub const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
+/// Default Graph API version (configurable: Meta retires versions about two years after release).
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v23.0";
+/// Default retention, as Meta's own for message content.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+
+/// A setting that is missing or wrong. Names the variable, never echoes a secret.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Everything the functions read from their environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `RECORDS_TABLE`: DynamoDB table of message, status and error records.
+    pub records_table: String,
+    /// `ARCHIVE_BUCKET`: S3 bucket; media under `media/`, journal under `journal/`.
+    pub archive_bucket: String,
+    /// `MEDIA_QUEUE_URL`: SQS queue of media jobs.
+    pub media_queue_url: String,
+    /// `META_SECRET_ID`: Secrets Manager id of the Meta credentials JSON.
+    pub meta_secret_id: String,
+    /// `CONTACT_HASH_SECRET_ID`: Secrets Manager id of the key contact ids are hashed with.
+    pub contact_hash_secret_id: String,
+    /// `GRAPH_API_BASE_URL`, without a trailing slash.
+    pub graph_api_base_url: String,
+    /// `GRAPH_API_VERSION`, e.g. `v23.0`.
+    pub graph_api_version: String,
+    /// `RETENTION_DAYS`: records and archives expire this many days after receipt.
+    pub retention_days: u32,
+    /// `KMS_KEY_ID`: key for SSE-KMS on objects we write; AES256 when unset.
+    pub kms_key_id: Option<String>,
+    /// `AWS_ENDPOINT_URL`: an emulator endpoint for every AWS client (S3 then uses path style).
+    pub aws_endpoint_url: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+
+        let graph_api_base_url = get("GRAPH_API_BASE_URL")
+            .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(graph_api_base_url.starts_with("https://")
+            || graph_api_base_url.starts_with("http://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "GRAPH_API_BASE_URL",
+                reason: "must be an http(s) URL".to_owned(),
+            });
+        }
+        let graph_api_version =
+            get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned());
+        if !is_graph_version(&graph_api_version) {
+            return Err(ConfigError::Invalid {
+                name: "GRAPH_API_VERSION",
+                reason: format!("expected a version like v23.0, got {graph_api_version:?}"),
+            });
+        }
+        let retention_days = match get("RETENTION_DAYS") {
+            None => DEFAULT_RETENTION_DAYS,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(days) if (1..=3650).contains(&days) => days,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "RETENTION_DAYS",
+                        reason: format!("expected whole days between 1 and 3650, got {text:?}"),
+                    })
+                }
+            },
+        };
+        let media_queue_url = required("MEDIA_QUEUE_URL")?;
+        if !(media_queue_url.starts_with("https://") || media_queue_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "MEDIA_QUEUE_URL",
+                reason: "must be the queue URL, not its name or ARN".to_owned(),
+            });
+        }
+        Ok(Self {
+            records_table: required("RECORDS_TABLE")?,
+            archive_bucket: required("ARCHIVE_BUCKET")?,
+            media_queue_url,
+            meta_secret_id: required("META_SECRET_ID")?,
+            contact_hash_secret_id: required("CONTACT_HASH_SECRET_ID")?,
+            graph_api_base_url,
+            graph_api_version,
+            retention_days,
+            kms_key_id: get("KMS_KEY_ID"),
+            aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+        })
+    }
+}
+
+fn is_graph_version(version: &str) -> bool {
+    let Some(rest) = version.strip_prefix('v') else {
+        return false;
+    };
+    let mut parts = rest.split('.');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(major), Some(minor), None)
+            if !major.is_empty() && !minor.is_empty()
+                && major.bytes().all(|b| b.is_ascii_digit())
+                && minor.bytes().all(|b| b.is_ascii_digit())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("RECORDS_TABLE", "records"),
+            ("ARCHIVE_BUCKET", "archive"),
+            ("MEDIA_QUEUE_URL", "http://127.0.0.1:1/123/media"),
+            ("META_SECRET_ID", "meta"),
+            ("CONTACT_HASH_SECRET_ID", "hash"),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, &'static str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| vars.get(k).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let config = load(&base()).unwrap();
+        assert_eq!(config.graph_api_base_url, DEFAULT_GRAPH_API_BASE_URL);
+        assert_eq!(config.graph_api_version, DEFAULT_GRAPH_API_VERSION);
+        assert_eq!(config.retention_days, 30);
+        assert_eq!(config.kms_key_id, None);
+    }
+
+    #[test]
+    fn missing_variables_are_named() {
+        for name in [
+            "RECORDS_TABLE",
+            "ARCHIVE_BUCKET",
+            "MEDIA_QUEUE_URL",
+            "META_SECRET_ID",
+            "CONTACT_HASH_SECRET_ID",
+        ] {
+            let mut vars = base();
+            vars.remove(name);
+            assert_eq!(load(&vars), Err(ConfigError::Missing(name)));
+            vars.insert(name, "  ");
+            assert_eq!(load(&vars), Err(ConfigError::Missing(name)), "blank {name}");
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        for (name, value) in [
+            ("RETENTION_DAYS", "thirty"),
+            ("RETENTION_DAYS", "0"),
+            ("GRAPH_API_VERSION", "23"),
+            ("GRAPH_API_VERSION", "v23"),
+            ("GRAPH_API_BASE_URL", "graph.facebook.com"),
+            ("MEDIA_QUEUE_URL", "media-queue"),
+        ] {
+            let mut vars = base();
+            vars.insert(name, value);
+            match load(&vars) {
+                Err(ConfigError::Invalid { name: got, .. }) => assert_eq!(got, name),
+                other => panic!("{name}={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_slash_is_trimmed_and_overrides_apply() {
+        let mut vars = base();
+        vars.insert("GRAPH_API_BASE_URL", "http://127.0.0.1:9/");
+        vars.insert("GRAPH_API_VERSION", "v26.0");
+        vars.insert("RETENTION_DAYS", "7");
+        let config = load(&vars).unwrap();
+        assert_eq!(config.graph_api_base_url, "http://127.0.0.1:9");
+        assert_eq!(config.graph_api_version, "v26.0");
+        assert_eq!(config.retention_days, 7);
+    }
+}

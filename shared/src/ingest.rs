@@ -1,0 +1,326 @@
+//! The webhook use case: verify, journal, record, enqueue - in that order, acknowledging only
+//! when all of it is durable.
+//!
+//! Transport-neutral: the Lambda handler maps HTTP to [`WebhookRequest`] and [`WebhookResponse`]
+//! back to HTTP. Every dependency is a port, so this runs the same against AWS and in memory.
+
+use crate::clock::Clock;
+use crate::contact::ContactHasher;
+use crate::ports::{JobQueue, Journal, Metrics, PortError, RecordStore, RecordWrite};
+use crate::records::{self, IngestPlan, MediaStatus, PlanContext, RecordKind};
+use crate::retention::RetentionPolicy;
+use crate::secrets::{MetaSecret, SecretCache, SecretError};
+use crate::signature::{self, SignatureError};
+use crate::webhook::parse_notification;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// DynamoDB conditional puts run this many at a time: enough to write a 1000-update batch well
+/// inside Meta's latency guidance, few enough not to trip on-demand throttling on a cold table.
+pub const RECORD_WRITE_CONCURRENCY: usize = 32;
+
+/// An incoming webhook call, reduced to what matters.
+#[derive(Debug)]
+pub enum WebhookRequest<'a> {
+    /// Meta's GET verification handshake.
+    Handshake {
+        mode: Option<&'a str>,
+        verify_token: Option<&'a str>,
+        challenge: Option<&'a str>,
+    },
+    /// A POSTed notification: the raw body bytes (already base64-decoded) and the signature header.
+    Delivery {
+        signature: Option<&'a str>,
+        body: &'a [u8],
+    },
+}
+
+/// What to answer. Internal errors are summarised by kind, never echoed to the caller.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookResponse {
+    /// 200 text/plain with the challenge, byte for byte.
+    Challenge(String),
+    /// 403: handshake refused.
+    Forbidden,
+    /// 401: missing or bad signature; nothing was stored.
+    Unauthorized,
+    /// 200: journaled (and recorded, when it parsed).
+    Accepted(IngestReport),
+    /// 500: something durable failed; Meta will redeliver.
+    Unavailable,
+}
+
+/// What one delivery did (for logs, metrics and tests).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IngestReport {
+    pub journal_key: String,
+    pub journal_was_new: bool,
+    pub parsed: bool,
+    pub records_created: usize,
+    pub records_duplicate: usize,
+    pub messages: usize,
+    pub statuses: usize,
+    pub errors: usize,
+    pub jobs_enqueued: usize,
+    pub jobs_reenqueued: usize,
+    pub unhandled_changes: usize,
+    pub malformed_elements: usize,
+}
+
+/// Why a delivery could not be made durable (logged by kind; mapped to 500).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("reading a secret failed: {0}")]
+    Secret(#[from] SecretError),
+    #[error("journal write failed: {0}")]
+    Journal(PortError),
+    #[error("record write failed: {0}")]
+    Records(PortError),
+    #[error("media job enqueue failed: {0}")]
+    Queue(PortError),
+}
+
+/// The ports and settings the webhook needs; built once per Lambda instance.
+pub struct Ingest {
+    pub journal: Arc<dyn Journal>,
+    pub records: Arc<dyn RecordStore>,
+    pub queue: Arc<dyn JobQueue>,
+    pub meta_secret: Arc<SecretCache<MetaSecret>>,
+    pub contact_hash_key: Arc<SecretCache<Vec<u8>>>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn Metrics>,
+    pub retention: RetentionPolicy,
+}
+
+impl Ingest {
+    /// Handles one request. Never panics; every failure becomes a response.
+    pub async fn handle(&self, request: WebhookRequest<'_>) -> WebhookResponse {
+        let response = match request {
+            WebhookRequest::Handshake {
+                mode,
+                verify_token,
+                challenge,
+            } => self.handshake(mode, verify_token, challenge).await,
+            WebhookRequest::Delivery { signature, body } => self.delivery(signature, body).await,
+        };
+        self.metrics.flush();
+        response
+    }
+
+    async fn handshake(
+        &self,
+        mode: Option<&str>,
+        verify_token: Option<&str>,
+        challenge: Option<&str>,
+    ) -> WebhookResponse {
+        let (Some("subscribe"), Some(token), Some(challenge)) = (mode, verify_token, challenge)
+        else {
+            tracing::warn!(event = "handshake_refused", reason = "missing parameters");
+            return WebhookResponse::Forbidden;
+        };
+        let secret = match self.meta_secret.get().await {
+            Ok(secret) => secret,
+            Err(error) => {
+                tracing::error!(event = "handshake_failed", error = %error);
+                return WebhookResponse::Unavailable;
+            }
+        };
+        if bool::from(token.as_bytes().ct_eq(secret.verify_token.as_bytes())) {
+            tracing::info!(event = "handshake_accepted");
+            WebhookResponse::Challenge(challenge.to_owned())
+        } else {
+            tracing::warn!(
+                event = "handshake_refused",
+                reason = "verify_token mismatch"
+            );
+            WebhookResponse::Forbidden
+        }
+    }
+
+    async fn delivery(&self, signature: Option<&str>, body: &[u8]) -> WebhookResponse {
+        match self.verify(signature, body).await {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => {
+                self.metrics.count("SignatureRejected", 1);
+                tracing::warn!(
+                    event = "signature_rejected",
+                    reason = %reason,
+                    body_bytes = body.len()
+                );
+                return WebhookResponse::Unauthorized;
+            }
+            Err(error) => {
+                tracing::error!(event = "delivery_failed", error = %error);
+                return WebhookResponse::Unavailable;
+            }
+        }
+        match self.ingest(body).await {
+            Ok(report) => {
+                self.record_metrics(&report);
+                tracing::info!(
+                    event = "delivery_accepted",
+                    journal_key = %report.journal_key,
+                    journal_was_new = report.journal_was_new,
+                    parsed = report.parsed,
+                    messages = report.messages,
+                    statuses = report.statuses,
+                    errors = report.errors,
+                    records_created = report.records_created,
+                    records_duplicate = report.records_duplicate,
+                    jobs_enqueued = report.jobs_enqueued,
+                    jobs_reenqueued = report.jobs_reenqueued,
+                    unhandled_changes = report.unhandled_changes,
+                    malformed_elements = report.malformed_elements,
+                );
+                WebhookResponse::Accepted(report)
+            }
+            Err(error) => {
+                self.metrics.count("DeliveryFailed", 1);
+                tracing::error!(event = "delivery_failed", error = %error);
+                WebhookResponse::Unavailable
+            }
+        }
+    }
+
+    /// `Ok(Err(_))` is a verdict (reject); `Err(_)` means we could not decide (answer 500).
+    async fn verify(
+        &self,
+        header: Option<&str>,
+        body: &[u8],
+    ) -> Result<Result<(), SignatureError>, SecretError> {
+        let secret = self.meta_secret.get().await?;
+        let verdict = check(&secret, header, body);
+        if verdict != Err(SignatureError::Mismatch) {
+            return Ok(verdict);
+        }
+        // The app secret may just have been changed: read it again, at most once per TTL so a
+        // stream of forgeries cannot hammer Secrets Manager.
+        match self.meta_secret.refresh_rate_limited().await? {
+            Some(fresh) => Ok(check(&fresh, header, body)),
+            None => Ok(verdict),
+        }
+    }
+
+    async fn ingest(&self, body: &[u8]) -> Result<IngestReport, IngestError> {
+        let received_at = self.clock.now_epoch_seconds();
+        let body_sha = records::body_sha256_hex(body);
+        let notification = parse_notification(body);
+        let journal_key = records::journal_key(&body_sha, notification.is_ok());
+
+        // 1. The journal first: from here on the webhook is replayable whatever else fails.
+        let journal_write = self
+            .journal
+            .put_if_absent(&journal_key, body)
+            .await
+            .map_err(IngestError::Journal)?;
+        let mut report = IngestReport {
+            journal_key: journal_key.clone(),
+            journal_was_new: journal_write == crate::ports::JournalWrite::Created,
+            parsed: notification.is_ok(),
+            ..IngestReport::default()
+        };
+        let notification = match notification {
+            Ok(notification) => notification,
+            Err(reason) => {
+                tracing::warn!(event = "unparsed_body_journaled", reason = %reason, journal_key = %journal_key);
+                return Ok(report);
+            }
+        };
+
+        // 2. Records, conditionally: a redelivery creates nothing and overwrites nothing.
+        let hash_key = self.contact_hash_key.get().await?;
+        let hasher = ContactHasher::new(hash_key.as_slice());
+        let plan = records::plan(
+            &notification,
+            &PlanContext {
+                received_at,
+                retention: self.retention,
+                hasher: &hasher,
+                journal_key: &journal_key,
+                body_sha256_hex: &body_sha,
+            },
+        );
+        report.messages = plan.count(RecordKind::Message);
+        report.statuses = plan.count(RecordKind::Status);
+        report.errors = plan.count(RecordKind::Error);
+        report.unhandled_changes = plan.unhandled_changes;
+        report.malformed_elements = plan.malformed_elements;
+        let writes = self.write_records(&plan).await?;
+
+        // 3. Media jobs for new media messages, and again for known ones still pending: the first
+        //    enqueue may have been lost, and a dedupe must never hide that.
+        let mut jobs = Vec::new();
+        for (record, write) in plan.records.iter().zip(&writes) {
+            match write {
+                RecordWrite::Created => {
+                    report.records_created += 1;
+                    if let Some(job) = record.media_job() {
+                        jobs.push(job);
+                        report.jobs_enqueued += 1;
+                    }
+                }
+                RecordWrite::AlreadyPresent { media_status } => {
+                    report.records_duplicate += 1;
+                    if *media_status == Some(MediaStatus::Pending) {
+                        if let Some(job) = record.media_job() {
+                            jobs.push(job);
+                            report.jobs_reenqueued += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if !jobs.is_empty() {
+            self.queue
+                .enqueue(&jobs)
+                .await
+                .map_err(IngestError::Queue)?;
+        }
+        Ok(report)
+    }
+
+    /// Writes every record with bounded concurrency; outcomes come back in plan order.
+    async fn write_records(&self, plan: &IngestPlan) -> Result<Vec<RecordWrite>, IngestError> {
+        stream::iter(plan.records.iter())
+            .map(|record| self.records.put_if_absent(record))
+            .buffered(RECORD_WRITE_CONCURRENCY)
+            .try_collect()
+            .await
+            .map_err(IngestError::Records)
+    }
+
+    fn record_metrics(&self, report: &IngestReport) {
+        let m = &self.metrics;
+        m.count("WebhookAccepted", 1);
+        if !report.parsed {
+            m.count("WebhookUnparsed", 1);
+        }
+        if !report.journal_was_new {
+            m.count("WebhookRedelivered", 1);
+        }
+        m.count("RecordsCreated", report.records_created as u64);
+        m.count("RecordsDuplicate", report.records_duplicate as u64);
+        m.count("MediaJobsEnqueued", report.jobs_enqueued as u64);
+        m.count("MediaJobsReenqueued", report.jobs_reenqueued as u64);
+        m.count("UnhandledChanges", report.unhandled_changes as u64);
+        m.count("MalformedElements", report.malformed_elements as u64);
+    }
+}
+
+fn check(secret: &MetaSecret, header: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
+    signature::verify(
+        body,
+        header,
+        secret.app_secret.as_bytes(),
+        secret.previous_app_secret.as_deref().map(str::as_bytes),
+    )
+    .map(|matched| {
+        if matched.previous_secret {
+            tracing::info!(event = "signature_previous_secret");
+        }
+        if matched.escaped_body {
+            tracing::info!(event = "signature_escaped_form");
+        }
+    })
+}

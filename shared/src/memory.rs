@@ -1,0 +1,171 @@
+//! In-memory implementations of the ports, for unit tests of the domain and for benchmarks.
+//! They never replace the integration tests against the emulated AWS services.
+
+use crate::media_job::MediaJob;
+use crate::ports::{
+    JobQueue, Journal, JournalWrite, Metrics, PortError, RecordStore, RecordWrite, SecretSource,
+};
+use crate::records::{MediaStatus, Record};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+fn unavailable(service: &'static str) -> PortError {
+    PortError::Unavailable {
+        service,
+        detail: "injected failure".to_owned(),
+    }
+}
+
+/// Journal objects by key.
+#[derive(Default)]
+pub struct MemoryJournal {
+    pub objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    pub fail: AtomicBool,
+}
+
+#[async_trait]
+impl Journal for MemoryJournal {
+    async fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<JournalWrite, PortError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(unavailable("s3"));
+        }
+        let mut objects = self.objects.lock().map_err(|_| unavailable("s3"))?;
+        if objects.contains_key(key) {
+            return Ok(JournalWrite::AlreadyPresent);
+        }
+        objects.insert(key.to_owned(), body.to_vec());
+        Ok(JournalWrite::Created)
+    }
+}
+
+/// Records by `(wamid, sk)`, with a settable media status to simulate the fetcher.
+#[derive(Default)]
+pub struct MemoryRecords {
+    pub items: Mutex<BTreeMap<(String, String), (Record, Option<MediaStatus>)>>,
+    pub fail: AtomicBool,
+}
+
+impl MemoryRecords {
+    pub fn len(&self) -> usize {
+        self.items.lock().map(|i| i.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn set_media_status(&self, wamid: &str, status: MediaStatus) {
+        if let Ok(mut items) = self.items.lock() {
+            if let Some(item) = items.get_mut(&(wamid.to_owned(), "message".to_owned())) {
+                item.1 = Some(status);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl RecordStore for MemoryRecords {
+    async fn put_if_absent(&self, record: &Record) -> Result<RecordWrite, PortError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(unavailable("dynamodb"));
+        }
+        let mut items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;
+        let key = (record.wamid.clone(), record.sk.clone());
+        if let Some((_, media_status)) = items.get(&key) {
+            return Ok(RecordWrite::AlreadyPresent {
+                media_status: *media_status,
+            });
+        }
+        let status = record.media.as_ref().map(|_| MediaStatus::Pending);
+        items.insert(key, (record.clone(), status));
+        Ok(RecordWrite::Created)
+    }
+}
+
+/// Enqueued jobs in order.
+#[derive(Default)]
+pub struct MemoryQueue {
+    pub jobs: Mutex<Vec<MediaJob>>,
+    pub fail: AtomicBool,
+}
+
+impl MemoryQueue {
+    pub fn jobs(&self) -> Vec<MediaJob> {
+        self.jobs.lock().map(|j| j.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn enqueue(&self, jobs: &[MediaJob]) -> Result<(), PortError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(unavailable("sqs"));
+        }
+        self.jobs
+            .lock()
+            .map_err(|_| unavailable("sqs"))?
+            .extend_from_slice(jobs);
+        Ok(())
+    }
+}
+
+/// Secrets by id, counting reads.
+#[derive(Default)]
+pub struct MemorySecrets {
+    values: Mutex<HashMap<String, String>>,
+    reads: AtomicUsize,
+}
+
+impl MemorySecrets {
+    pub fn set(&self, id: &str, value: &str) {
+        if let Ok(mut values) = self.values.lock() {
+            values.insert(id.to_owned(), value.to_owned());
+        }
+    }
+
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl SecretSource for MemorySecrets {
+    async fn secret_string(&self, secret_id: &str) -> Result<String, PortError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.values
+            .lock()
+            .map_err(|_| unavailable("secretsmanager"))?
+            .get(secret_id)
+            .cloned()
+            .ok_or_else(|| PortError::Failed {
+                service: "secretsmanager",
+                detail: "secret not found".to_owned(),
+            })
+    }
+}
+
+/// Counts by name.
+#[derive(Default)]
+pub struct MemoryMetrics {
+    pub counts: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl MemoryMetrics {
+    pub fn get(&self, name: &str) -> u64 {
+        self.counts
+            .lock()
+            .ok()
+            .and_then(|c| c.get(name).copied())
+            .unwrap_or(0)
+    }
+}
+
+impl Metrics for MemoryMetrics {
+    fn count(&self, name: &'static str, value: u64) {
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts.entry(name).or_insert(0) += value;
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The record model: what one webhook becomes in the records table, and the media jobs it implies.
+//!
+//! Planning is pure: a parsed notification, the time and the retention policy in, records out.
+//! Nothing here knows DynamoDB; the adapter maps a [`Record`] to an item.
+
+use crate::contact::{ContactHasher, ContactIdKind};
+use crate::media_job::MediaJob;
+use crate::retention::RetentionPolicy;
+use crate::webhook::model::{Contact, Metadata, Notification};
+use crate::webhook::parse::{parse_message, parse_messages_value, parse_status};
+use sha2::{Digest, Sha256};
+
+/// The three kinds of item a webhook produces (the `kind` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Message,
+    Status,
+    Error,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Message => "message",
+            RecordKind::Status => "status",
+            RecordKind::Error => "error",
+        }
+    }
+}
+
+/// Where a media file is in its life (`media_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaStatus {
+    Pending,
+    Archived,
+    Failed,
+}
+
+impl MediaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaStatus::Pending => "pending",
+            MediaStatus::Archived => "archived",
+            MediaStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(MediaStatus::Pending),
+            "archived" => Some(MediaStatus::Archived),
+            "failed" => Some(MediaStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The media part of a media message record, as first written (`pending`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRef {
+    pub media_id: String,
+    /// image | audio | video | document | sticker
+    pub kind: &'static str,
+    pub mime_type: Option<String>,
+    /// Meta's declared digest, as Meta sent it (base64 or hex).
+    pub declared_sha256: Option<String>,
+}
+
+/// One item of the records table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Message id; for value-level errors a synthetic `error.<digest>` id.
+    pub wamid: String,
+    /// Sort key: `message`, `status#<status>` or `error#<n>`.
+    pub sk: String,
+    pub kind: RecordKind,
+    pub received_at: i64,
+    pub expires_at: i64,
+    /// The journal object holding the webhook this record came from.
+    pub journal_key: String,
+    pub waba_id: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub contact_wa_hash: Option<String>,
+    pub contact_user_hash: Option<String>,
+    /// Message type (`type`), for message items.
+    pub message_type: Option<String>,
+    /// Delivery status, for status items.
+    pub status: Option<String>,
+    /// Graph error code, for error items and failed statuses.
+    pub error_code: Option<i64>,
+    /// The element exactly as Meta sent it (keeps unknown types and fields).
+    pub raw: String,
+    pub media: Option<MediaRef>,
+}
+
+impl Record {
+    /// The media job for a media message, `None` for other records.
+    pub fn media_job(&self) -> Option<MediaJob> {
+        let media = self.media.as_ref()?;
+        Some(MediaJob {
+            wamid: self.wamid.clone(),
+            media_id: media.media_id.clone(),
+            media_kind: media.kind.to_owned(),
+            mime_type: media.mime_type.clone(),
+            sha256: media.declared_sha256.clone(),
+            phone_number_id: self.phone_number_id.clone(),
+            received_at: self.received_at,
+        })
+    }
+}
+
+/// What a webhook amounts to, with counts for metrics.
+#[derive(Debug, Default)]
+pub struct IngestPlan {
+    pub records: Vec<Record>,
+    /// `changes[]` whose `field` is not `messages` (kept in the journal only).
+    pub unhandled_changes: usize,
+    /// Array elements that could not be read (kept in the journal only).
+    pub malformed_elements: usize,
+}
+
+impl IngestPlan {
+    pub fn count(&self, kind: RecordKind) -> usize {
+        self.records.iter().filter(|r| r.kind == kind).count()
+    }
+}
+
+/// The content-addressed journal key of a body: a redelivery of the same bytes maps to the same
+/// object. Bodies that do not parse live under `journal/unparsed/` so they can be found and
+/// replayed after a fix.
+pub fn journal_key(body_sha256_hex: &str, parsed: bool) -> String {
+    if parsed {
+        format!("journal/{body_sha256_hex}.json")
+    } else {
+        format!("journal/unparsed/{body_sha256_hex}.json")
+    }
+}
+
+/// Lowercase hex SHA-256 of a body.
+pub fn body_sha256_hex(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// Everything planning needs besides the notification.
+pub struct PlanContext<'a> {
+    pub received_at: i64,
+    pub retention: RetentionPolicy,
+    pub hasher: &'a ContactHasher,
+    pub journal_key: &'a str,
+    pub body_sha256_hex: &'a str,
+}
+
+/// Turns every `entry[] x changes[] x value.{messages,statuses,errors}[]` into records.
+pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
+    let mut plan = IngestPlan::default();
+    for (entry_index, entry) in notification.entry.iter().enumerate() {
+        for (change_index, change) in entry.changes.iter().enumerate() {
+            let value = match (&change.field, &change.value) {
+                (Some(field), Some(value)) if field == "messages" => value,
+                _ => {
+                    plan.unhandled_changes += 1;
+                    continue;
+                }
+            };
+            let Some(value) = parse_messages_value(value.get()) else {
+                plan.malformed_elements += 1;
+                continue;
+            };
+            let base = RecordBase {
+                ctx,
+                waba_id: entry.id.as_deref(),
+                metadata: value.metadata.as_ref(),
+            };
+            for raw in &value.messages {
+                match parse_message(raw.get()) {
+                    Some(message) => {
+                        let (wa_hash, user_hash) = contact_hashes(
+                            ctx.hasher,
+                            &value.contacts,
+                            message.from.as_deref(),
+                            message.from_user_id.as_deref(),
+                        );
+                        let media = message.media().map(|(kind, media)| MediaRef {
+                            media_id: media.id.clone(),
+                            kind: kind.as_str(),
+                            mime_type: media.mime_type.clone(),
+                            declared_sha256: media.sha256.clone(),
+                        });
+                        let mut record = base.record(
+                            message.id.clone(),
+                            "message".to_owned(),
+                            RecordKind::Message,
+                            raw.get(),
+                        );
+                        record.contact_wa_hash = wa_hash;
+                        record.contact_user_hash = user_hash;
+                        record.message_type = Some(message.type_name().to_owned());
+                        record.error_code = message.errors.first().and_then(|e| e.code);
+                        record.media = media;
+                        plan.records.push(record);
+                    }
+                    None => plan.malformed_elements += 1,
+                }
+            }
+            for raw in &value.statuses {
+                match parse_status(raw.get()) {
+                    Some(status) => {
+                        let (wa_hash, user_hash) = contact_hashes(
+                            ctx.hasher,
+                            &value.contacts,
+                            status.recipient_id.as_deref(),
+                            status.recipient_user_id.as_deref(),
+                        );
+                        let mut record = base.record(
+                            status.id.clone(),
+                            format!("status#{}", status.status),
+                            RecordKind::Status,
+                            raw.get(),
+                        );
+                        record.contact_wa_hash = wa_hash;
+                        record.contact_user_hash = user_hash;
+                        record.error_code = status.errors.first().and_then(|e| e.code);
+                        record.status = Some(status.status);
+                        plan.records.push(record);
+                    }
+                    None => plan.malformed_elements += 1,
+                }
+            }
+            for (error_index, raw) in value.errors.iter().enumerate() {
+                // Value-level errors have no id of their own: derive one from the body and the
+                // position, so a redelivery of the same body maps to the same item.
+                let id = format!(
+                    "error.{}.{entry_index}.{change_index}.{error_index}",
+                    &ctx.body_sha256_hex[..ctx.body_sha256_hex.len().min(32)]
+                );
+                let mut record = base.record(id, "error".to_owned(), RecordKind::Error, raw.get());
+                record.error_code =
+                    serde_json::from_str::<crate::webhook::GraphErrorDetail>(raw.get())
+                        .ok()
+                        .and_then(|e| e.code);
+                plan.records.push(record);
+            }
+        }
+    }
+    plan
+}
+
+struct RecordBase<'a> {
+    ctx: &'a PlanContext<'a>,
+    waba_id: Option<&'a str>,
+    metadata: Option<&'a Metadata>,
+}
+
+impl RecordBase<'_> {
+    fn record(&self, wamid: String, sk: String, kind: RecordKind, raw: &str) -> Record {
+        Record {
+            wamid,
+            sk,
+            kind,
+            received_at: self.ctx.received_at,
+            expires_at: self.ctx.retention.expires_at(self.ctx.received_at),
+            journal_key: self.ctx.journal_key.to_owned(),
+            waba_id: self.waba_id.map(str::to_owned),
+            phone_number_id: self.metadata.and_then(|m| m.phone_number_id.clone()),
+            contact_wa_hash: None,
+            contact_user_hash: None,
+            message_type: None,
+            status: None,
+            error_code: None,
+            raw: raw.to_owned(),
+            media: None,
+        }
+    }
+}
+
+/// Hashes of the contact's `wa_id` and user id, completing one from `contacts[]` when the element
+/// only names the other.
+fn contact_hashes(
+    hasher: &ContactHasher,
+    contacts: &[Contact],
+    wa_id: Option<&str>,
+    user_id: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let listed = contacts.iter().find(|c| {
+        (wa_id.is_some() && c.wa_id.as_deref() == wa_id)
+            || (user_id.is_some() && c.user_id.as_deref() == user_id)
+    });
+    let wa_id = wa_id.or_else(|| listed.and_then(|c| c.wa_id.as_deref()));
+    let user_id = user_id.or_else(|| listed.and_then(|c| c.user_id.as_deref()));
+    (
+        wa_id
+            .filter(|id| !id.is_empty())
+            .map(|id| hasher.hash(ContactIdKind::WaId, id)),
+        user_id
+            .filter(|id| !id.is_empty())
+            .map(|id| hasher.hash(ContactIdKind::UserId, id)),
+    )
+}

@@ -1,0 +1,261 @@
+//! The Meta credentials secret and the cache every reader goes through.
+//!
+//! The secret is read through a short-TTL cache so a rotation or an operator's fix is picked up
+//! within minutes without a redeploy. A forced refresh is available for "the token was refused" and
+//! a rate-limited one for "the signature did not match", so forged requests cannot hammer Secrets
+//! Manager.
+
+use crate::clock::Clock;
+use crate::ports::{PortError, SecretSource};
+use serde::Deserialize;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The JSON stored in the secret named by `META_SECRET_ID`.
+#[derive(Clone, Deserialize)]
+pub struct MetaSecret {
+    #[serde(default)]
+    pub app_id: String,
+    pub app_secret: String,
+    pub verify_token: String,
+    #[serde(default)]
+    pub access_token: String,
+    #[serde(default)]
+    pub previous_app_secret: Option<String>,
+    #[serde(default)]
+    pub system_user_id: Option<String>,
+}
+
+impl std::fmt::Debug for MetaSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetaSecret")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"<redacted>")
+            .field("verify_token", &"<redacted>")
+            .field("access_token", &"<redacted>")
+            .field(
+                "previous_app_secret",
+                &self.previous_app_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Why a secret could not be had. Never carries the secret's text.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error(transparent)]
+    Source(#[from] PortError),
+    #[error("secret {secret_id} is not valid JSON of the expected shape (field or syntax error at line {line}, column {column})")]
+    Malformed {
+        secret_id: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("secret {secret_id} has an empty {field}")]
+    Empty {
+        secret_id: String,
+        field: &'static str,
+    },
+}
+
+impl MetaSecret {
+    /// Parses and checks the secret; reports the field, never the value.
+    pub fn parse(secret_id: &str, text: &str) -> Result<Self, SecretError> {
+        let secret: MetaSecret =
+            serde_json::from_str(text).map_err(|e| SecretError::Malformed {
+                secret_id: secret_id.to_owned(),
+                line: e.line(),
+                column: e.column(),
+            })?;
+        for (field, value) in [
+            ("app_secret", &secret.app_secret),
+            ("verify_token", &secret.verify_token),
+        ] {
+            if value.is_empty() {
+                return Err(SecretError::Empty {
+                    secret_id: secret_id.to_owned(),
+                    field,
+                });
+            }
+        }
+        Ok(secret)
+    }
+}
+
+struct Cached<T> {
+    value: Arc<T>,
+    fetched_at: i64,
+}
+
+/// A TTL cache over one secret, parsed by `parse`.
+pub struct SecretCache<T> {
+    source: Arc<dyn SecretSource>,
+    clock: Arc<dyn Clock>,
+    secret_id: String,
+    ttl_seconds: i64,
+    parse: fn(&str, &str) -> Result<T, SecretError>,
+    cached: Mutex<Option<Cached<T>>>,
+    last_forced_refresh: Mutex<Option<i64>>,
+}
+
+/// How long a cached secret is trusted before it is read again.
+pub const DEFAULT_SECRET_TTL_SECONDS: i64 = 300;
+
+impl<T: Send + Sync> SecretCache<T> {
+    pub fn new(
+        source: Arc<dyn SecretSource>,
+        clock: Arc<dyn Clock>,
+        secret_id: impl Into<String>,
+        ttl_seconds: i64,
+        parse: fn(&str, &str) -> Result<T, SecretError>,
+    ) -> Self {
+        Self {
+            source,
+            clock,
+            secret_id: secret_id.into(),
+            ttl_seconds,
+            parse,
+            cached: Mutex::new(None),
+            last_forced_refresh: Mutex::new(None),
+        }
+    }
+
+    /// The cached value, read again when older than the TTL.
+    pub async fn get(&self) -> Result<Arc<T>, SecretError> {
+        let now = self.clock.now_epoch_seconds();
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref() {
+            if now.saturating_sub(c.fetched_at) < self.ttl_seconds {
+                return Ok(c.value.clone());
+            }
+        }
+        self.load(&mut cached, now).await
+    }
+
+    /// Reads the secret now, whatever the cache holds (e.g. after Graph error 190).
+    pub async fn refresh(&self) -> Result<Arc<T>, SecretError> {
+        let now = self.clock.now_epoch_seconds();
+        let mut cached = self.cached.lock().await;
+        self.load(&mut cached, now).await
+    }
+
+    /// Like [`refresh`](Self::refresh) but at most once per TTL; `Ok(None)` when a forced refresh
+    /// already happened within the TTL (callers then keep their verdict).
+    pub async fn refresh_rate_limited(&self) -> Result<Option<Arc<T>>, SecretError> {
+        let now = self.clock.now_epoch_seconds();
+        {
+            let mut last = self.last_forced_refresh.lock().await;
+            if let Some(at) = *last {
+                if now.saturating_sub(at) < self.ttl_seconds {
+                    return Ok(None);
+                }
+            }
+            *last = Some(now);
+        }
+        self.refresh().await.map(Some)
+    }
+
+    async fn load(&self, slot: &mut Option<Cached<T>>, now: i64) -> Result<Arc<T>, SecretError> {
+        let text = self.source.secret_string(&self.secret_id).await?;
+        let value = Arc::new((self.parse)(&self.secret_id, &text)?);
+        *slot = Some(Cached {
+            value: value.clone(),
+            fetched_at: now,
+        });
+        Ok(value)
+    }
+}
+
+/// Parser for [`SecretCache`] of the Meta secret.
+pub fn parse_meta_secret(secret_id: &str, text: &str) -> Result<MetaSecret, SecretError> {
+    MetaSecret::parse(secret_id, text)
+}
+
+/// Parser for [`SecretCache`] of the contact-hash key (a plain string secret).
+pub fn parse_contact_hash_key(secret_id: &str, text: &str) -> Result<Vec<u8>, SecretError> {
+    if text.trim().len() < 16 {
+        return Err(SecretError::Empty {
+            secret_id: secret_id.to_owned(),
+            field: "contact hash key (needs at least 16 characters)",
+        });
+    }
+    Ok(text.trim().as_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::memory::MemorySecrets;
+
+    fn secret_json(app_secret: &str) -> String {
+        format!(
+            r#"{{"app_id":"1","app_secret":"{app_secret}","verify_token":"v","access_token":"t"}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn cache_reads_once_per_ttl_and_refreshes_on_demand() {
+        let source = Arc::new(MemorySecrets::default());
+        source.set("meta", &secret_json("s1"));
+        let clock = Arc::new(FixedClock::at(1_000));
+        let cache = SecretCache::new(
+            source.clone(),
+            clock.clone(),
+            "meta",
+            300,
+            parse_meta_secret,
+        );
+
+        assert_eq!(cache.get().await.unwrap().app_secret, "s1");
+        source.set("meta", &secret_json("s2"));
+        assert_eq!(
+            cache.get().await.unwrap().app_secret,
+            "s1",
+            "cached within TTL"
+        );
+        assert_eq!(source.reads(), 1);
+
+        clock.advance(300);
+        assert_eq!(cache.get().await.unwrap().app_secret, "s2", "TTL elapsed");
+
+        source.set("meta", &secret_json("s3"));
+        assert_eq!(cache.refresh().await.unwrap().app_secret, "s3");
+        assert_eq!(source.reads(), 3);
+    }
+
+    #[tokio::test]
+    async fn rate_limited_refresh_happens_at_most_once_per_ttl() {
+        let source = Arc::new(MemorySecrets::default());
+        source.set("meta", &secret_json("s1"));
+        let clock = Arc::new(FixedClock::at(1_000));
+        let cache = SecretCache::new(
+            source.clone(),
+            clock.clone(),
+            "meta",
+            300,
+            parse_meta_secret,
+        );
+        assert!(cache.refresh_rate_limited().await.unwrap().is_some());
+        assert!(cache.refresh_rate_limited().await.unwrap().is_none());
+        assert!(cache.refresh_rate_limited().await.unwrap().is_none());
+        assert_eq!(source.reads(), 1);
+        clock.advance(301);
+        assert!(cache.refresh_rate_limited().await.unwrap().is_some());
+        assert_eq!(source.reads(), 2);
+    }
+
+    #[test]
+    fn malformed_and_empty_secrets_name_the_problem_not_the_value() {
+        let err = MetaSecret::parse("meta", r#"{"app_secret":"hunter2"}"#).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+        let err = MetaSecret::parse("meta", r#"{"app_secret":"","verify_token":"v"}"#).unwrap_err();
+        assert!(err.to_string().contains("app_secret"));
+        let debug = format!(
+            "{:?}",
+            MetaSecret::parse("m", &secret_json("hunter2")).unwrap()
+        );
+        assert!(!debug.contains("hunter2"));
+    }
+}

@@ -1,0 +1,8 @@
+//! The webhook domain: the payload model and the parser that turns a verified body into the
+//! typed view the planner walks.
+
+pub mod model;
+pub mod parse;
+
+pub use model::*;
+pub use parse::{parse_notification, ParseError};
