@@ -169,3 +169,78 @@ impl Metrics for MemoryMetrics {
         }
     }
 }
+
+impl MemoryRecords {
+    /// Marks every media record archived (as if the fetcher had run).
+    pub fn set_media_status_all_archived(&self) {
+        if let Ok(mut items) = self.items.lock() {
+            for item in items.values_mut() {
+                if item.1.is_some() {
+                    item.1 = Some(MediaStatus::Archived);
+                }
+            }
+        }
+    }
+}
+
+/// The webhook use case wired to in-memory ports, with handles on each (unit tests, benchmarks).
+pub struct MemoryIngest {
+    pub ingest: crate::ingest::Ingest,
+    pub journal: std::sync::Arc<MemoryJournal>,
+    pub records: std::sync::Arc<MemoryRecords>,
+    pub queue: std::sync::Arc<MemoryQueue>,
+    pub secrets: std::sync::Arc<MemorySecrets>,
+    pub metrics: std::sync::Arc<MemoryMetrics>,
+    pub clock: std::sync::Arc<crate::clock::FixedClock>,
+}
+
+impl MemoryIngest {
+    /// Secret ids used by the in-memory wiring.
+    pub const META_SECRET_ID: &'static str = "meta";
+    pub const HASH_SECRET_ID: &'static str = "hash";
+
+    /// Wires the use case with the given Meta secret JSON, a fixed clock and 30-day retention.
+    pub fn new(meta_secret_json: &str) -> Self {
+        use crate::secrets::{parse_contact_hash_key, parse_meta_secret, SecretCache};
+        use std::sync::Arc;
+        let journal = Arc::new(MemoryJournal::default());
+        let records = Arc::new(MemoryRecords::default());
+        let queue = Arc::new(MemoryQueue::default());
+        let secrets = Arc::new(MemorySecrets::default());
+        let metrics = Arc::new(MemoryMetrics::default());
+        let clock = Arc::new(crate::clock::FixedClock::at(1_763_800_000));
+        secrets.set(Self::META_SECRET_ID, meta_secret_json);
+        secrets.set(Self::HASH_SECRET_ID, "0123456789abcdef0123456789abcdef");
+        let ingest = crate::ingest::Ingest {
+            journal: journal.clone(),
+            records: records.clone(),
+            queue: queue.clone(),
+            meta_secret: Arc::new(SecretCache::new(
+                secrets.clone(),
+                clock.clone(),
+                Self::META_SECRET_ID,
+                crate::secrets::DEFAULT_SECRET_TTL_SECONDS,
+                parse_meta_secret,
+            )),
+            contact_hash_key: Arc::new(SecretCache::new(
+                secrets.clone(),
+                clock.clone(),
+                Self::HASH_SECRET_ID,
+                i64::MAX,
+                parse_contact_hash_key,
+            )),
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            retention: crate::retention::RetentionPolicy::days(30),
+        };
+        Self {
+            ingest,
+            journal,
+            records,
+            queue,
+            secrets,
+            metrics,
+            clock,
+        }
+    }
+}
