@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// Which namespace a contact id belongs to; the hash is domain-separated by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContactIdKind {
     /// `wa_id`: the user's phone number as WhatsApp reports it.
     WaId,
@@ -19,7 +19,8 @@ pub enum ContactIdKind {
 /// Hashes contact ids with the deployment's contact-hash key.
 #[derive(Clone)]
 pub struct ContactHasher {
-    key: Vec<u8>,
+    /// The MAC with the key already absorbed: each hash then costs only the message blocks.
+    keyed: Option<Hmac<Sha256>>,
 }
 
 impl std::fmt::Debug for ContactHasher {
@@ -29,33 +30,38 @@ impl std::fmt::Debug for ContactHasher {
 }
 
 impl ContactHasher {
-    pub fn new(key: impl Into<Vec<u8>>) -> Self {
-        Self { key: key.into() }
+    pub fn new(key: impl AsRef<[u8]>) -> Self {
+        Self {
+            keyed: Hmac::<Sha256>::new_from_slice(key.as_ref()).ok(),
+        }
     }
 
     /// 128-bit lowercase hex HMAC-SHA256 of the id, prefixed by its namespace.
     pub fn hash(&self, kind: ContactIdKind, id: &str) -> String {
-        let prefix: &[u8] = match kind {
-            ContactIdKind::WaId => b"wa_id:",
-            ContactIdKind::UserId => b"user_id:",
-        };
-        // HMAC accepts any key length; an impossible constructor error yields an empty hash, which
+        // HMAC accepts any key length, so `keyed` is always set; were it not, the empty hash
         // matches nothing rather than panicking.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
+        let Some(mut mac) = self.keyed.clone() else {
             return String::new();
         };
-        mac.update(prefix);
-        mac.update(normalise(kind, id).as_bytes());
+        match kind {
+            ContactIdKind::WaId => {
+                // `wa_id`s are digits; operators type them with `+`, spaces or dashes, which must
+                // hash the same.
+                mac.update(b"wa_id:");
+                if id.bytes().all(|b| b.is_ascii_digit()) {
+                    mac.update(id.as_bytes());
+                } else {
+                    let digits: Vec<u8> = id.bytes().filter(u8::is_ascii_digit).collect();
+                    mac.update(&digits);
+                }
+            }
+            ContactIdKind::UserId => {
+                mac.update(b"user_id:");
+                mac.update(id.trim().as_bytes());
+            }
+        }
         let digest = mac.finalize().into_bytes();
         hex::encode(&digest[..16])
-    }
-}
-
-/// `wa_id`s are digits; operators type them with `+`, spaces or dashes, which must hash the same.
-fn normalise(kind: ContactIdKind, id: &str) -> String {
-    match kind {
-        ContactIdKind::WaId => id.chars().filter(char::is_ascii_digit).collect(),
-        ContactIdKind::UserId => id.trim().to_owned(),
     }
 }
 

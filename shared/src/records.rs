@@ -7,7 +7,8 @@ use crate::contact::{ContactHasher, ContactIdKind};
 use crate::media_job::MediaJob;
 use crate::retention::RetentionPolicy;
 use crate::webhook::model::{Contact, Metadata, Notification};
-use crate::webhook::parse::{parse_message, parse_messages_value, parse_status};
+use crate::webhook::parse::{parse_message_view, parse_messages_value, parse_status_view};
+use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 
 /// The three kinds of item a webhook produces (the `kind` attribute).
@@ -153,6 +154,7 @@ pub struct PlanContext<'a> {
 /// Turns every `entry[] x changes[] x value.{messages,statuses,errors}[]` into records.
 pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
     let mut plan = IngestPlan::default();
+    let mut contacts = ContactHashes::new(ctx.hasher);
     for (entry_index, entry) in notification.entry.iter().enumerate() {
         for (change_index, change) in entry.changes.iter().enumerate() {
             let value = match (&change.field, &change.value) {
@@ -172,22 +174,21 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                 metadata: value.metadata.as_ref(),
             };
             for raw in &value.messages {
-                match parse_message(raw.get()) {
+                match parse_message_view(raw.get()) {
                     Some(message) => {
-                        let (wa_hash, user_hash) = contact_hashes(
-                            ctx.hasher,
+                        let (wa_hash, user_hash) = contacts.hashes(
                             &value.contacts,
                             message.from.as_deref(),
                             message.from_user_id.as_deref(),
                         );
                         let media = message.media().map(|(kind, media)| MediaRef {
-                            media_id: media.id.clone(),
+                            media_id: media.id.to_string(),
                             kind: kind.as_str(),
-                            mime_type: media.mime_type.clone(),
-                            declared_sha256: media.sha256.clone(),
+                            mime_type: media.mime_type.as_deref().map(str::to_owned),
+                            declared_sha256: media.sha256.as_deref().map(str::to_owned),
                         });
                         let mut record = base.record(
-                            message.id.clone(),
+                            message.id.to_string(),
                             "message".to_owned(),
                             RecordKind::Message,
                             raw.get(),
@@ -203,16 +204,15 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                 }
             }
             for raw in &value.statuses {
-                match parse_status(raw.get()) {
+                match parse_status_view(raw.get()) {
                     Some(status) => {
-                        let (wa_hash, user_hash) = contact_hashes(
-                            ctx.hasher,
+                        let (wa_hash, user_hash) = contacts.hashes(
                             &value.contacts,
                             status.recipient_id.as_deref(),
                             status.recipient_user_id.as_deref(),
                         );
                         let mut record = base.record(
-                            status.id.clone(),
+                            status.id.to_string(),
                             format!("status#{}", status.status),
                             RecordKind::Status,
                             raw.get(),
@@ -220,7 +220,7 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                         record.contact_wa_hash = wa_hash;
                         record.contact_user_hash = user_hash;
                         record.error_code = status.errors.first().and_then(|e| e.code);
-                        record.status = Some(status.status);
+                        record.status = Some(status.status.into_owned());
                         plan.records.push(record);
                     }
                     None => plan.malformed_elements += 1,
@@ -248,7 +248,7 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
 struct RecordBase<'a> {
     ctx: &'a PlanContext<'a>,
     waba_id: Option<&'a str>,
-    metadata: Option<&'a Metadata>,
+    metadata: Option<&'a Metadata<'a>>,
 }
 
 impl RecordBase<'_> {
@@ -261,7 +261,10 @@ impl RecordBase<'_> {
             expires_at: self.ctx.retention.expires_at(self.ctx.received_at),
             journal_key: self.ctx.journal_key.to_owned(),
             waba_id: self.waba_id.map(str::to_owned),
-            phone_number_id: self.metadata.and_then(|m| m.phone_number_id.clone()),
+            phone_number_id: self
+                .metadata
+                .and_then(|m| m.phone_number_id.as_deref())
+                .map(str::to_owned),
             contact_wa_hash: None,
             contact_user_hash: None,
             message_type: None,
@@ -273,26 +276,51 @@ impl RecordBase<'_> {
     }
 }
 
-/// Hashes of the contact's `wa_id` and user id, completing one from `contacts[]` when the element
-/// only names the other.
-fn contact_hashes(
-    hasher: &ContactHasher,
-    contacts: &[Contact],
-    wa_id: Option<&str>,
-    user_id: Option<&str>,
-) -> (Option<String>, Option<String>) {
-    let listed = contacts.iter().find(|c| {
-        (wa_id.is_some() && c.wa_id.as_deref() == wa_id)
-            || (user_id.is_some() && c.user_id.as_deref() == user_id)
-    });
-    let wa_id = wa_id.or_else(|| listed.and_then(|c| c.wa_id.as_deref()));
-    let user_id = user_id.or_else(|| listed.and_then(|c| c.user_id.as_deref()));
-    (
-        wa_id
-            .filter(|id| !id.is_empty())
-            .map(|id| hasher.hash(ContactIdKind::WaId, id)),
-        user_id
-            .filter(|id| !id.is_empty())
-            .map(|id| hasher.hash(ContactIdKind::UserId, id)),
-    )
+/// Contact hashes for one plan, memoised: a batch often carries many elements of one contact.
+struct ContactHashes<'h> {
+    hasher: &'h ContactHasher,
+    /// Hashes by id, one map per id kind (so lookups borrow the id instead of allocating).
+    memo: [HashMap<String, String>; 2],
+}
+
+impl<'h> ContactHashes<'h> {
+    fn new(hasher: &'h ContactHasher) -> Self {
+        Self {
+            hasher,
+            memo: [HashMap::new(), HashMap::new()],
+        }
+    }
+
+    fn hash(&mut self, kind: ContactIdKind, id: &str) -> Option<String> {
+        if id.is_empty() {
+            return None;
+        }
+        let memo = &mut self.memo[kind as usize];
+        if let Some(hash) = memo.get(id) {
+            return Some(hash.clone());
+        }
+        let hash = self.hasher.hash(kind, id);
+        memo.insert(id.to_owned(), hash.clone());
+        Some(hash)
+    }
+
+    /// Hashes of the contact's `wa_id` and user id, completing one from `contacts[]` when the
+    /// element only names the other.
+    fn hashes(
+        &mut self,
+        contacts: &[Contact<'_>],
+        wa_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> (Option<String>, Option<String>) {
+        let listed = contacts.iter().find(|c| {
+            (wa_id.is_some() && c.wa_id.as_deref() == wa_id)
+                || (user_id.is_some() && c.user_id.as_deref() == user_id)
+        });
+        let wa_id = wa_id.or_else(|| listed.and_then(|c| c.wa_id.as_deref()));
+        let user_id = user_id.or_else(|| listed.and_then(|c| c.user_id.as_deref()));
+        (
+            wa_id.and_then(|id| self.hash(ContactIdKind::WaId, id)),
+            user_id.and_then(|id| self.hash(ContactIdKind::UserId, id)),
+        )
+    }
 }

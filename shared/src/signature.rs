@@ -83,11 +83,8 @@ pub fn verify(
         .chain(previous_secret.map(|s| (s, true)))
         .filter(|(secret, _)| !secret.is_empty());
 
-    let escaped = if body.is_ascii() {
-        None
-    } else {
-        escape_non_ascii(body)
-    };
+    // The escaped form is built only when a raw check has failed, and only for non-ASCII bodies.
+    let mut escaped: Option<Option<Vec<u8>>> = None;
     for (secret, previous) in secrets {
         if matches(secret, body, &expected) {
             return Ok(SignatureMatch {
@@ -95,7 +92,11 @@ pub fn verify(
                 escaped_body: false,
             });
         }
-        if let Some(escaped) = &escaped {
+        if body.is_ascii() {
+            continue;
+        }
+        let escaped = escaped.get_or_insert_with(|| escape_non_ascii(body));
+        if let Some(escaped) = escaped {
             if matches(secret, escaped, &expected) {
                 return Ok(SignatureMatch {
                     previous_secret: previous,

@@ -3,6 +3,7 @@
 
 pub mod model;
 pub mod parse;
+pub mod view;
 
 pub use model::*;
 pub use parse::{parse_notification, ParseError};

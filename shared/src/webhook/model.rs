@@ -7,43 +7,46 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
-/// The envelope Meta POSTs.
+/// The envelope Meta POSTs, borrowing from the body.
 #[derive(Debug, Deserialize)]
-pub struct Notification {
-    pub object: String,
-    #[serde(default)]
-    pub entry: Vec<Entry>,
+pub struct Notification<'a> {
+    #[serde(borrow)]
+    pub object: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub entry: Vec<Entry<'a>>,
 }
 
 /// One WhatsApp Business Account's changes.
 #[derive(Debug, Deserialize)]
-pub struct Entry {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub changes: Vec<Change>,
+pub struct Entry<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub changes: Vec<Change<'a>>,
 }
 
 /// One change; `value` is parsed according to `field` (only `messages` is modelled, other fields
 /// are kept in the journal).
 #[derive(Debug, Deserialize)]
-pub struct Change {
-    #[serde(default)]
-    pub field: Option<String>,
-    pub value: Option<Box<RawValue>>,
+pub struct Change<'a> {
+    #[serde(default, borrow)]
+    pub field: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub value: Option<&'a RawValue>,
 }
 
 /// `value` of a `messages` change. Array elements stay raw until planned so that each one can be
 /// stored verbatim and a malformed element cannot hide its siblings.
 #[derive(Debug, Deserialize)]
 pub struct MessagesValue<'a> {
-    #[serde(default)]
-    pub messaging_product: Option<String>,
-    #[serde(default)]
-    pub metadata: Option<Metadata>,
-    #[serde(default)]
-    pub contacts: Vec<Contact>,
+    #[serde(default, borrow)]
+    pub messaging_product: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub metadata: Option<Metadata<'a>>,
+    #[serde(default, borrow)]
+    pub contacts: Vec<Contact<'a>>,
     #[serde(default, borrow)]
     pub messages: Vec<&'a RawValue>,
     #[serde(default, borrow)]
@@ -54,29 +57,21 @@ pub struct MessagesValue<'a> {
 
 /// The business phone number the change is about.
 #[derive(Debug, Deserialize, Clone)]
-pub struct Metadata {
-    #[serde(default)]
-    pub display_phone_number: Option<String>,
-    #[serde(default)]
-    pub phone_number_id: Option<String>,
+pub struct Metadata<'a> {
+    #[serde(default, borrow)]
+    pub display_phone_number: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub phone_number_id: Option<Cow<'a, str>>,
 }
 
-/// A WhatsApp user in `contacts[]`.
+/// A WhatsApp user in `contacts[]` (the profile name is left in the journal and never parsed).
 #[derive(Debug, Deserialize, Clone)]
-pub struct Contact {
-    #[serde(default)]
-    pub wa_id: Option<String>,
+pub struct Contact<'a> {
+    #[serde(default, borrow)]
+    pub wa_id: Option<Cow<'a, str>>,
     /// Business-scoped user id (from 2026-03-31).
-    #[serde(default)]
-    pub user_id: Option<String>,
-    #[serde(default)]
-    pub profile: Option<Profile>,
-}
-
-#[derive(Debug, Deserialize, Clone)]
-pub struct Profile {
-    #[serde(default)]
-    pub name: Option<String>,
+    #[serde(default, borrow)]
+    pub user_id: Option<Cow<'a, str>>,
 }
 
 /// An inbound message. The object named by `type` carries the content.

@@ -2,6 +2,7 @@
 //! caller to bounce: it is journaled and acknowledged, so the parser only says what it is.
 
 use super::model::{Message, MessagesValue, Notification, Status};
+use super::view::{MessageView, StatusView};
 
 /// The object type of WhatsApp Business Account notifications.
 pub const WHATSAPP_OBJECT: &str = "whatsapp_business_account";
@@ -15,9 +16,9 @@ pub enum ParseError {
     UnexpectedObject,
 }
 
-/// Parses the envelope; array elements inside `messages` changes stay raw (see [`MessagesValue`]).
-pub fn parse_notification(body: &[u8]) -> Result<Notification, ParseError> {
-    let notification: Notification =
+/// Parses the envelope, borrowing from the body; `changes[].value` stays raw until planned.
+pub fn parse_notification(body: &[u8]) -> Result<Notification<'_>, ParseError> {
+    let notification: Notification<'_> =
         serde_json::from_slice(body).map_err(|e| ParseError::NotJson {
             line: e.line(),
             column: e.column(),
@@ -28,17 +29,27 @@ pub fn parse_notification(body: &[u8]) -> Result<Notification, ParseError> {
     Ok(notification)
 }
 
-/// Parses a `messages` change value borrowed from the notification.
+/// Parses a `messages` change value; its array elements stay raw.
 pub fn parse_messages_value(raw: &str) -> Option<MessagesValue<'_>> {
     serde_json::from_str(raw).ok()
 }
 
-/// Parses one raw `messages[]` element; `None` when it lacks even an id.
+/// The planning view of one raw `messages[]` element; `None` when it lacks even an id.
+pub fn parse_message_view(raw: &str) -> Option<MessageView<'_>> {
+    serde_json::from_str(raw).ok()
+}
+
+/// The planning view of one raw `statuses[]` element; `None` without id or status.
+pub fn parse_status_view(raw: &str) -> Option<StatusView<'_>> {
+    serde_json::from_str(raw).ok()
+}
+
+/// The full typed model of one raw `messages[]` element (records keep the raw JSON; this reads it).
 pub fn parse_message(raw: &str) -> Option<Message> {
     serde_json::from_str(raw).ok()
 }
 
-/// Parses one raw `statuses[]` element; `None` when it lacks its id or status.
+/// The full typed model of one raw `statuses[]` element.
 pub fn parse_status(raw: &str) -> Option<Status> {
     serde_json::from_str(raw).ok()
 }

@@ -1,0 +1,304 @@
+//! A running webhook: moto with the template's resources, the real `webhook` binary behind the
+//! Runtime API emulator, and the HTTP front door. Used by the integration tests and the demo.
+
+use crate::aws::{dynamodb_client, s3_client, sdk_config, sqs_client};
+use crate::http_front::HttpFrontDoor;
+use crate::lambda_emulator::LambdaProcess;
+use crate::local_stack::LocalStack;
+use crate::{target_dir, Error, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use wavault::signature::signature_header;
+
+/// The app secret the local stack's Meta secret holds.
+pub const APP_SECRET: &str = "local-app-secret";
+/// The verify token the local stack's Meta secret holds.
+pub const VERIFY_TOKEN: &str = "local-verify-token";
+/// A token-shaped value, so tests can assert it never reaches a log.
+pub const ACCESS_TOKEN: &str = "EAAGlocalACCESSTOKENdoNotLog";
+/// The contact-hash key of the local stack.
+pub const CONTACT_HASH_KEY: &str = "local-contact-hash-key-0123456789abcdef";
+
+/// The Meta secret JSON of the local stack.
+pub fn meta_secret_json() -> String {
+    serde_json::json!({
+        "app_id": "100000000000001",
+        "app_secret": APP_SECRET,
+        "verify_token": VERIFY_TOKEN,
+        "access_token": ACCESS_TOKEN,
+    })
+    .to_string()
+}
+
+/// The path of a workspace binary built by `cargo build` (the test command builds them first).
+pub fn function_binary(name: &str) -> Result<PathBuf> {
+    let profile = std::env::var("WAVAULT_BIN_PROFILE").unwrap_or_else(|_| "debug".to_owned());
+    let path = target_dir().join(profile).join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::Emulator(format!(
+            "{} not found: build the functions first (`cargo build --workspace --bins`; `make test` does)",
+            path.display()
+        )))
+    }
+}
+
+/// HTTP answer as seen by Meta.
+#[derive(Debug)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// The webhook, its AWS resources and clients to inspect them.
+pub struct WebhookStack {
+    pub stack: LocalStack,
+    pub endpoint: String,
+    pub lambda: Arc<LambdaProcess>,
+    pub front_door: HttpFrontDoor,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    http: reqwest::Client,
+}
+
+impl WebhookStack {
+    /// Provisions under `suffix` in the emulator at `endpoint` and starts the webhook binary.
+    /// `env_override` replaces function settings (e.g. a missing table to inject a failure).
+    pub async fn start(
+        endpoint: &str,
+        suffix: &str,
+        env_override: &[(&str, &str)],
+    ) -> Result<WebhookStack> {
+        let sdk = sdk_config(endpoint);
+        let stack =
+            LocalStack::provision(&sdk, suffix, &meta_secret_json(), CONTACT_HASH_KEY).await?;
+        let (lambda, front_door) = spawn_webhook(&stack, endpoint, env_override)?;
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| Error::Emulator(format!("http client: {e}")))?;
+        Ok(WebhookStack {
+            dynamodb: dynamodb_client(&sdk),
+            s3: s3_client(&sdk),
+            sqs: sqs_client(&sdk),
+            stack,
+            endpoint: endpoint.to_owned(),
+            lambda,
+            front_door,
+            http,
+        })
+    }
+
+    /// Replaces the running webhook process with a new one over the same resources (e.g. to
+    /// repair a setting after injecting a failure).
+    pub fn respawn(&mut self, env_override: &[(&str, &str)]) -> Result<()> {
+        let (lambda, front_door) = spawn_webhook(&self.stack, &self.endpoint, env_override)?;
+        self.lambda = lambda;
+        self.front_door = front_door;
+        Ok(())
+    }
+
+    /// The URL Meta would be given (`.../webhook`).
+    pub fn webhook_url(&self) -> String {
+        format!("{}/webhook", self.front_door.url().trim_end_matches('/'))
+    }
+
+    /// POSTs `body` with the signature header made with `secret` (`None`: no header).
+    pub async fn post(&self, body: &[u8], secret: Option<&str>) -> Result<HttpAnswer> {
+        let mut request = self
+            .http
+            .post(self.webhook_url())
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(secret) = secret {
+            request = request.header(
+                "X-Hub-Signature-256",
+                signature_header(secret.as_bytes(), body),
+            );
+        }
+        answer(request.send().await).await
+    }
+
+    /// POSTs `body` signed with the stack's app secret.
+    pub async fn post_signed(&self, body: &[u8]) -> Result<HttpAnswer> {
+        self.post(body, Some(APP_SECRET)).await
+    }
+
+    /// Meta's verification GET.
+    pub async fn handshake(&self, verify_token: &str, challenge: &str) -> Result<HttpAnswer> {
+        let url = reqwest::Url::parse_with_params(
+            &self.webhook_url(),
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.verify_token", verify_token),
+                ("hub.challenge", challenge),
+            ],
+        )
+        .map_err(|e| Error::Emulator(format!("handshake URL: {e}")))?;
+        answer(self.http.get(url).send().await).await
+    }
+
+    /// Every item of the records table.
+    pub async fn items(&self) -> Result<Vec<HashMap<String, AttributeValue>>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.stack.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("Scan", e))?;
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Every object key under `prefix` in the archive bucket.
+    pub async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.stack.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_error("ListObjectsV2", e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+            match page.next_continuation_token() {
+                Some(next) => token = Some(next.to_owned()),
+                None => return Ok(keys),
+            }
+        }
+    }
+
+    /// The bytes of an archive object.
+    pub async fn object(&self, key: &str) -> Result<Vec<u8>> {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&self.stack.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| aws_error("GetObject", e))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| Error::Emulator(format!("GetObject body: {e}")))?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    /// Receives and deletes every message on the media queue (the jobs as JSON).
+    pub async fn drain_jobs(&self) -> Result<Vec<serde_json::Value>> {
+        let mut jobs = Vec::new();
+        loop {
+            let page = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.stack.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .map_err(|e| aws_error("ReceiveMessage", e))?;
+            let messages = page.messages();
+            if messages.is_empty() {
+                return Ok(jobs);
+            }
+            for message in messages {
+                if let Some(body) = message.body() {
+                    jobs.push(
+                        serde_json::from_str(body)
+                            .map_err(|e| Error::BadResponse(format!("job body: {e}")))?,
+                    );
+                }
+                if let Some(handle) = message.receipt_handle() {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.stack.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .map_err(|e| aws_error("DeleteMessage", e))?;
+                }
+            }
+        }
+    }
+}
+
+fn spawn_webhook(
+    stack: &LocalStack,
+    endpoint: &str,
+    env_override: &[(&str, &str)],
+) -> Result<(Arc<LambdaProcess>, HttpFrontDoor)> {
+    let mut env = stack.function_env(endpoint, "http://127.0.0.1:9");
+    for (name, value) in env_override {
+        env.retain(|(k, _)| k != name);
+        env.push(((*name).to_owned(), (*value).to_owned()));
+    }
+    let lambda = Arc::new(LambdaProcess::spawn(&function_binary("webhook")?, &env)?);
+    let front_door = HttpFrontDoor::start(lambda.clone(), "/webhook")?;
+    Ok((lambda, front_door))
+}
+
+async fn answer(result: reqwest::Result<reqwest::Response>) -> Result<HttpAnswer> {
+    let response = result.map_err(|e| Error::Emulator(format!("HTTP request: {e}")))?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response
+        .text()
+        .await
+        .map_err(|e| Error::Emulator(format!("HTTP body: {e}")))?;
+    Ok(HttpAnswer {
+        status,
+        content_type,
+        body,
+    })
+}
+
+fn aws_error(operation: &'static str, error: impl std::fmt::Debug) -> Error {
+    Error::Aws {
+        operation,
+        message: format!("{error:?}"),
+    }
+}
+
+/// A string attribute of an item.
+pub fn s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// A number attribute of an item.
+pub fn n(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().ok(),
+        _ => None,
+    }
+}
