@@ -104,7 +104,7 @@ impl WebhookStack {
 
     /// The URL Meta would be given (`.../webhook`).
     pub fn webhook_url(&self) -> String {
-        format!("{}/webhook", self.front_door.url().trim_end_matches('/'))
+        self.front_door.url()
     }
 
     /// POSTs `body` with the signature header made with `secret` (`None`: no header).
@@ -251,7 +251,9 @@ fn spawn_webhook(
     endpoint: &str,
     env_override: &[(&str, &str)],
 ) -> Result<(Arc<LambdaProcess>, HttpFrontDoor)> {
-    let mut env = stack.function_env(endpoint, "http://127.0.0.1:9");
+    // The webhook makes no Graph call; GRAPH_API_BASE_URL is passed through when set (demo).
+    let graph = std::env::var("GRAPH_API_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into());
+    let mut env = stack.function_env(endpoint, &graph);
     for (name, value) in env_override {
         env.retain(|(k, _)| k != name);
         env.push(((*name).to_owned(), (*value).to_owned()));
