@@ -66,7 +66,7 @@ fn verify_parse_plan(body: &[u8], header: &str, hasher: &ContactHasher) -> usize
 
 fn report(name: &str, updates: usize, body: &[u8]) {
     let header = signature_header(SECRET, body);
-    let hasher = ContactHasher::new(b"bench-contact-hash-key-0123456789".to_vec());
+    let hasher = ContactHasher::new(b"bench-contact-hash-key-0123456789");
     let iters = if updates > 1 { 20 } else { 5_000 };
     let hmac = measure(15, iters, || {
         black_box(signature::sign(SECRET, black_box(body)));
@@ -76,22 +76,33 @@ fn report(name: &str, updates: usize, body: &[u8]) {
             black_box(records::body_sha256_hex(black_box(body)));
         });
         let envelope = measure(15, iters, || {
-            black_box(parse_notification(black_box(body)).map(|n| n.entry.len()).ok());
+            black_box(
+                parse_notification(black_box(body))
+                    .map(|n| n.entry.len())
+                    .ok(),
+            );
         });
         let values = measure(15, iters, || {
             let n = parse_notification(black_box(body)).expect("parses");
             let mut count = 0;
             for e in &n.entry {
                 for c in &e.changes {
-                    if let Some(v) = c.value.and_then(|v| wavault::webhook::parse::parse_messages_value(v.get())) {
+                    if let Some(v) = c
+                        .value
+                        .and_then(|v| wavault::webhook::parse::parse_messages_value(v.get()))
+                    {
                         count += v.messages.len() + v.statuses.len();
                     }
                 }
             }
             black_box(count);
         });
-        println!("  [breakdown] sha256 {:.1} µs, envelope {:.1} µs, envelope+values {:.1} µs",
-            sha.as_secs_f64() * 1e6, envelope.as_secs_f64() * 1e6, values.as_secs_f64() * 1e6);
+        println!(
+            "  [breakdown] sha256 {:.1} µs, envelope {:.1} µs, envelope+values {:.1} µs",
+            sha.as_secs_f64() * 1e6,
+            envelope.as_secs_f64() * 1e6,
+            values.as_secs_f64() * 1e6
+        );
     }
     let vpp = measure(15, iters, || {
         black_box(verify_parse_plan(black_box(body), &header, &hasher));

@@ -71,8 +71,8 @@ mod tests {
 
     #[test]
     fn stable_keyed_and_namespaced() {
-        let a = ContactHasher::new(b"k1".to_vec());
-        let b = ContactHasher::new(b"k2".to_vec());
+        let a = ContactHasher::new(b"k1");
+        let b = ContactHasher::new(b"k2");
         let h = a.hash(ContactIdKind::WaId, "15551234567");
         assert_eq!(h.len(), 32);
         assert_eq!(h, a.hash(ContactIdKind::WaId, "+1 555-123-4567"));

@@ -40,10 +40,13 @@ impl Journal for MemoryJournal {
     }
 }
 
+/// A stored record and its current media status, keyed by `(wamid, sk)`.
+type RecordItems = BTreeMap<(String, String), (Record, Option<MediaStatus>)>;
+
 /// Records by `(wamid, sk)`, with a settable media status to simulate the fetcher.
 #[derive(Default)]
 pub struct MemoryRecords {
-    pub items: Mutex<BTreeMap<(String, String), (Record, Option<MediaStatus>)>>,
+    pub items: Mutex<RecordItems>,
     pub fail: AtomicBool,
 }
 

@@ -8,8 +8,8 @@ use crate::media_job::MediaJob;
 use crate::retention::RetentionPolicy;
 use crate::webhook::model::{Contact, Metadata, Notification};
 use crate::webhook::parse::{parse_message_view, parse_messages_value, parse_status_view};
-use std::collections::HashMap;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// The three kinds of item a webhook produces (the `kind` attribute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

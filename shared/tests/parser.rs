@@ -18,7 +18,7 @@ const NOW: i64 = 1_763_800_100;
 
 fn plan_of(body: &[u8]) -> IngestPlan {
     let notification = parse_notification(body).expect("parses");
-    let hasher = ContactHasher::new(b"test-contact-hash-key".to_vec());
+    let hasher = ContactHasher::new(b"test-contact-hash-key");
     let sha = records::body_sha256_hex(body);
     records::plan(
         &notification,
