@@ -59,6 +59,7 @@ fn verify_parse_plan(body: &[u8], header: &str, hasher: &ContactHasher) -> usize
             hasher,
             journal_key: &key,
             body_sha256_hex: &sha,
+            media_deadline_days: 7,
         },
     );
     plan.records.len()

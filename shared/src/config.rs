@@ -40,6 +40,10 @@ pub struct Config {
     pub graph_api_version: String,
     /// `RETENTION_DAYS`: records and archives expire this many days after receipt.
     pub retention_days: u32,
+    /// `MEDIA_DEADLINE_DAYS`: how long Meta serves an inbound media id (7).
+    pub media_deadline_days: u32,
+    /// `MEDIA_DLQ_URL`: the media queue's dead-letter queue (read by the media sweep).
+    pub media_dlq_url: Option<String>,
     /// `KMS_KEY_ID`: key for SSE-KMS on objects we write; AES256 when unset.
     pub kms_key_id: Option<String>,
     /// `AWS_ENDPOINT_URL`: an emulator endpoint for every AWS client (S3 then uses path style).
@@ -90,6 +94,18 @@ impl Config {
                 }
             },
         };
+        let media_deadline_days = match get("MEDIA_DEADLINE_DAYS") {
+            None => crate::media::DEFAULT_MEDIA_DEADLINE_DAYS,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(days) if (1..=30).contains(&days) => days,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "MEDIA_DEADLINE_DAYS",
+                        reason: format!("expected whole days between 1 and 30, got {text:?}"),
+                    })
+                }
+            },
+        };
         let media_queue_url = required("MEDIA_QUEUE_URL")?;
         if !(media_queue_url.starts_with("https://") || media_queue_url.starts_with("http://")) {
             return Err(ConfigError::Invalid {
@@ -106,6 +122,8 @@ impl Config {
             graph_api_base_url,
             graph_api_version,
             retention_days,
+            media_deadline_days,
+            media_dlq_url: get("MEDIA_DLQ_URL"),
             kms_key_id: get("KMS_KEY_ID"),
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
         })
@@ -175,6 +193,7 @@ mod tests {
         for (name, value) in [
             ("RETENTION_DAYS", "thirty"),
             ("RETENTION_DAYS", "0"),
+            ("MEDIA_DEADLINE_DAYS", "0"),
             ("GRAPH_API_VERSION", "23"),
             ("GRAPH_API_VERSION", "v23"),
             ("GRAPH_API_BASE_URL", "graph.facebook.com"),

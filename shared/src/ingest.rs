@@ -91,6 +91,8 @@ pub struct Ingest {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn Metrics>,
     pub retention: RetentionPolicy,
+    /// Days an inbound media id stays downloadable (Meta: 7).
+    pub media_deadline_days: u32,
 }
 
 impl Ingest {
@@ -239,6 +241,7 @@ impl Ingest {
                 hasher: &hasher,
                 journal_key: &journal_key,
                 body_sha256_hex: &body_sha,
+                media_deadline_days: self.media_deadline_days,
             },
         );
         report.messages = plan.count(RecordKind::Message);

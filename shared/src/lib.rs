@@ -7,10 +7,13 @@
 //! memory for unit tests.
 
 pub mod adapters;
+pub mod archive;
 pub mod clock;
 pub mod config;
 pub mod contact;
+pub mod graph;
 pub mod ingest;
+pub mod media;
 pub mod media_job;
 pub mod memory;
 pub mod metrics;

@@ -235,6 +235,7 @@ impl MemoryIngest {
             clock: clock.clone(),
             metrics: metrics.clone(),
             retention: crate::retention::RetentionPolicy::days(30),
+            media_deadline_days: crate::media::DEFAULT_MEDIA_DEADLINE_DAYS,
         };
         Self {
             ingest,

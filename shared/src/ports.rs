@@ -76,3 +76,114 @@ pub trait Metrics: Send + Sync {
     /// Writes what was counted (one EMF line per invocation).
     fn flush(&self) {}
 }
+
+/// What S3 says of an archived object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub bytes: u64,
+    /// The verified sha256 we wrote into the object's metadata (lowercase hex).
+    pub sha256_hex: Option<String>,
+}
+
+/// Metadata written with an archived object: ids, MIME type and digest only, never user data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub wamid: String,
+    pub media_id: String,
+    pub mime_type: Option<String>,
+    pub sha256_hex: String,
+}
+
+/// The outcome of writing an object that may already exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutResult {
+    Created,
+    AlreadyExists,
+}
+
+/// A part of a multipart upload, as needed to complete it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedPart {
+    pub part_number: i32,
+    pub etag: String,
+    pub checksum_sha256: Option<String>,
+}
+
+/// The archive bucket's media objects.
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    /// The object under `key`, if any.
+    async fn head(&self, key: &str) -> Result<Option<StoredObject>, PortError>;
+    /// One request: S3 checks the body against `sha256` and refuses it on mismatch; nothing is
+    /// written if an object already exists.
+    async fn put_whole(
+        &self,
+        key: &str,
+        body: bytes::Bytes,
+        sha256: [u8; 32],
+        meta: &ObjectMeta,
+    ) -> Result<PutResult, PortError>;
+    /// Starts a multipart upload (invisible until completed). `meta.sha256_hex` is unknown yet
+    /// and written when completing is impossible, so the digest goes into the record instead.
+    async fn begin_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, PortError>;
+    /// Uploads one part (S3 checksums it in transit).
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        body: bytes::Bytes,
+    ) -> Result<UploadedPart, PortError>;
+    /// Completes the upload, then writes the final metadata (`meta.sha256_hex` is only known
+    /// now) onto the object.
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<UploadedPart>,
+        meta: &ObjectMeta,
+    ) -> Result<PutResult, PortError>;
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), PortError>;
+    /// Deletes the object (absent is fine).
+    async fn delete(&self, key: &str) -> Result<(), PortError>;
+}
+
+/// What an archived media record gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedMedia {
+    pub key: String,
+    pub sha256_hex: String,
+    pub bytes: u64,
+    pub archived_at: i64,
+}
+
+/// The outcome of a conditional media-record update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaUpdate {
+    Updated,
+    /// The record no longer exists (erased or expired): the archive must not outlive it.
+    RecordGone,
+    /// The record is not in a state this update may change (e.g. already archived).
+    Unchanged,
+}
+
+/// The media side of message records.
+#[async_trait]
+pub trait MediaRecords: Send + Sync {
+    /// `None` when there is no record (erased or expired).
+    async fn media_status(&self, wamid: &str) -> Result<Option<Option<MediaStatus>>, PortError>;
+    /// `archived` with key, digest and size; only while the record exists.
+    async fn mark_archived(
+        &self,
+        wamid: &str,
+        archived: &ArchivedMedia,
+    ) -> Result<MediaUpdate, PortError>;
+    /// `failed` with a short reason (no user data); only while still `pending`.
+    async fn mark_failed(
+        &self,
+        wamid: &str,
+        reason: &str,
+        at: i64,
+        dead_lettered: bool,
+    ) -> Result<MediaUpdate, PortError>;
+}

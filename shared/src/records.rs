@@ -65,6 +65,8 @@ pub struct MediaRef {
     pub mime_type: Option<String>,
     /// Meta's declared digest, as Meta sent it (base64 or hex).
     pub declared_sha256: Option<String>,
+    /// Epoch seconds after which Meta no longer serves the media id.
+    pub deadline: i64,
 }
 
 /// One item of the records table.
@@ -149,6 +151,8 @@ pub struct PlanContext<'a> {
     pub hasher: &'a ContactHasher,
     pub journal_key: &'a str,
     pub body_sha256_hex: &'a str,
+    /// Days an inbound media id stays downloadable (`MEDIA_DEADLINE_DAYS`).
+    pub media_deadline_days: u32,
 }
 
 /// Turns every `entry[] x changes[] x value.{messages,statuses,errors}[]` into records.
@@ -186,6 +190,10 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                             kind: kind.as_str(),
                             mime_type: media.mime_type.as_deref().map(str::to_owned),
                             declared_sha256: media.sha256.as_deref().map(str::to_owned),
+                            deadline: crate::media::media_deadline(
+                                ctx.received_at,
+                                ctx.media_deadline_days,
+                            ),
                         });
                         let mut record = base.record(
                             message.id.to_string(),

@@ -28,6 +28,7 @@ fn plan_of(body: &[u8]) -> IngestPlan {
             hasher: &hasher,
             journal_key: &records::journal_key(&sha, true),
             body_sha256_hex: &sha,
+            media_deadline_days: 7,
         },
     )
 }

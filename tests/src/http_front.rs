@@ -7,22 +7,18 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
-use tokio::sync::oneshot;
 
 use crate::lambda_emulator::{hex_id, request_id, Invocation, LambdaProcess};
+use crate::serve::LoopbackServer;
 use crate::{Error, Result};
 
 /// Which AWS front end the events imitate.
@@ -49,10 +45,8 @@ pub struct FrontDoorOptions {
 
 /// A loopback HTTP server that forwards each request to a [`LambdaProcess`]; dropping it stops the server.
 pub struct HttpFrontDoor {
-    addr: SocketAddr,
+    server: LoopbackServer,
     route_prefix: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl HttpFrontDoor {
@@ -74,62 +68,28 @@ impl HttpFrontDoor {
         lambda: Arc<LambdaProcess>,
         options: FrontDoorOptions,
     ) -> Result<HttpFrontDoor> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .map_err(Error::io("binding the front door listener"))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(Error::io("configuring the front door listener"))?;
-        let addr = listener
-            .local_addr()
-            .map_err(Error::io("reading the front door address"))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::io("building the front door runtime"))?;
-        let (shutdown_tx, shutdown_rx) = oneshot::channel();
         let route_prefix = normalise_prefix(&options.route_prefix);
         let options = Arc::new(FrontDoorOptions {
             route_prefix: route_prefix.clone(),
             ..options
         });
-        let thread = std::thread::Builder::new()
-            .name("http-front-door".to_string())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    tokio::select! {
-                        _ = serve(listener, lambda, options) => {}
-                        _ = shutdown_rx => {}
-                    }
-                });
-            })
-            .map_err(Error::io("starting the front door thread"))?;
+        let server = LoopbackServer::start("front door", move |req, peer| {
+            forward(req, peer, lambda.clone(), options.clone())
+        })?;
         Ok(HttpFrontDoor {
-            addr,
+            server,
             route_prefix,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
         })
     }
 
     /// The URL the function is reachable at: `http://127.0.0.1:PORT` plus the route prefix.
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.addr, self.route_prefix)
+        format!("http://{}{}", self.server.addr(), self.route_prefix)
     }
 
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for HttpFrontDoor {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.server.addr()
     }
 }
 
@@ -141,39 +101,6 @@ fn normalise_prefix(prefix: &str) -> String {
         trimmed.to_string()
     } else {
         format!("/{trimmed}")
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    lambda: Arc<LambdaProcess>,
-    options: Arc<FrontDoorOptions>,
-) {
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("front door: cannot use the listener: {e}");
-            return;
-        }
-    };
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                eprintln!("front door: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let lambda = lambda.clone();
-        let options = options.clone();
-        tokio::spawn(async move {
-            let service =
-                service_fn(move |req| forward(req, peer, lambda.clone(), options.clone()));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
     }
 }
 

@@ -17,10 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -147,14 +144,7 @@ impl LambdaProcess {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "function".to_string())
         });
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .map_err(Error::io("binding the Runtime API listener"))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(Error::io("configuring the Runtime API listener"))?;
-        let runtime_api = listener
-            .local_addr()
-            .map_err(Error::io("reading the Runtime API address"))?;
+        let (listener, runtime_api) = crate::serve::bind_loopback("Runtime API")?;
 
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let state = Arc::new(EmuState {
@@ -204,7 +194,13 @@ impl LambdaProcess {
             echo_prefix: echo.then(|| function_name.clone()),
         };
         let server_state = state.clone();
-        let sidecar: Sidecar = Box::new(move || Box::pin(serve(listener, server_state)));
+        let sidecar: Sidecar = Box::new(move || {
+            Box::pin(crate::serve::serve_connections(
+                listener,
+                "lambda emulator",
+                move |req, _peer| handle(server_state.clone(), req),
+            ))
+        });
         let supervisor = Supervisor::spawn(cmd, output, Some(sidecar), &function_name)?;
         Ok(LambdaProcess {
             state,
@@ -366,33 +362,6 @@ enum Waited {
     Outcome(Option<Outcome>),
     InitError,
     Exited,
-}
-
-async fn serve(listener: std::net::TcpListener, state: Arc<EmuState>) {
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("lambda emulator: cannot use the Runtime API listener: {e}");
-            return;
-        }
-    };
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                eprintln!("lambda emulator: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| handle(state.clone(), req));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }
 
 async fn handle(

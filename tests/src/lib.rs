@@ -7,16 +7,20 @@
 //!   so the tests exercise the schema that ships, not a copy of it.
 //! - [`lambda_emulator::LambdaProcess`]: a real function binary driven through a minimal Lambda Runtime API.
 //! - [`http_front::HttpFrontDoor`]: an HTTP listener that turns requests into API Gateway HTTP API events.
+//! - [`fake_graph::FakeGraph`]: Meta's Graph API (media and token endpoints) with switchable faults.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod aws;
+pub mod fake_graph;
 pub mod http_front;
 pub mod lambda_emulator;
 pub mod local_stack;
+pub mod media_stack;
 pub mod moto;
 mod process;
+mod serve;
 pub mod template;
 pub mod webhook_stack;
 

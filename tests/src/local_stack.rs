@@ -176,6 +176,7 @@ impl LocalStack {
             ("RECORDS_TABLE", self.table.as_str()),
             ("ARCHIVE_BUCKET", self.bucket.as_str()),
             ("MEDIA_QUEUE_URL", self.queue_url.as_str()),
+            ("MEDIA_DLQ_URL", self.dlq_url.as_str()),
             ("META_SECRET_ID", self.meta_secret_id.as_str()),
             (
                 "CONTACT_HASH_SECRET_ID",

@@ -204,7 +204,7 @@ impl WebhookStack {
             .body
             .collect()
             .await
-            .map_err(|e| Error::Emulator(format!("GetObject body: {e}")))?;
+            .map_err(|e| Error::Emulator(format!("GetObject body: {e:?}")))?;
         Ok(bytes.into_bytes().to_vec())
     }
 
@@ -246,19 +246,40 @@ impl WebhookStack {
     }
 }
 
+/// `GRAPH_API_BASE_URL` when set (the demo passes it through), else an unused loopback port
+/// (the webhook makes no Graph call).
+fn graph_base_url() -> String {
+    std::env::var("GRAPH_API_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into())
+}
+
+/// Spawns a workspace function binary over `stack` with `env_override` applied.
+pub fn spawn_function(
+    name: &str,
+    stack: &LocalStack,
+    endpoint: &str,
+    graph_base_url: &str,
+    env_override: &[(&str, &str)],
+) -> Result<LambdaProcess> {
+    let mut env = stack.function_env(endpoint, graph_base_url);
+    for (key, value) in env_override {
+        env.retain(|(k, _)| k != key);
+        env.push(((*key).to_owned(), (*value).to_owned()));
+    }
+    LambdaProcess::spawn(&function_binary(name)?, &env)
+}
+
 fn spawn_webhook(
     stack: &LocalStack,
     endpoint: &str,
     env_override: &[(&str, &str)],
 ) -> Result<(Arc<LambdaProcess>, HttpFrontDoor)> {
-    // The webhook makes no Graph call; GRAPH_API_BASE_URL is passed through when set (demo).
-    let graph = std::env::var("GRAPH_API_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into());
-    let mut env = stack.function_env(endpoint, &graph);
-    for (name, value) in env_override {
-        env.retain(|(k, _)| k != name);
-        env.push(((*name).to_owned(), (*value).to_owned()));
-    }
-    let lambda = Arc::new(LambdaProcess::spawn(&function_binary("webhook")?, &env)?);
+    let lambda = Arc::new(spawn_function(
+        "webhook",
+        stack,
+        endpoint,
+        &graph_base_url(),
+        env_override,
+    )?);
     let front_door = HttpFrontDoor::start(lambda.clone(), "/webhook")?;
     Ok((lambda, front_door))
 }

@@ -90,6 +90,12 @@ pub fn record_item(record: &Record) -> HashMap<String, AttributeValue> {
         if let Some(sha) = media.declared_sha256.as_deref().filter(|m| !m.is_empty()) {
             item.insert("media_declared_sha256".to_owned(), s(sha));
         }
+        item.insert("media_deadline".to_owned(), n(media.deadline));
+        // Present only while pending: the key of the sparse `media-pending` index.
+        item.insert(
+            "pending_shard".to_owned(),
+            s(&crate::media::pending_shard(&record.wamid)),
+        );
     }
     item
 }
@@ -126,6 +132,110 @@ impl RecordStore for DynamoRecordStore {
                 }
                 _ => Err(classify("dynamodb", &error)),
             },
+        }
+    }
+}
+
+fn is_conditional_failure<E: std::error::Error + 'static, R>(
+    error: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(error)
+        == Some("ConditionalCheckFailedException")
+}
+
+#[async_trait]
+impl crate::ports::MediaRecords for DynamoRecordStore {
+    async fn media_status(&self, wamid: &str) -> Result<Option<Option<MediaStatus>>, PortError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("wamid", s(wamid))
+            .key("sk", s("message"))
+            .projection_expression("wamid, media_status")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("dynamodb", &e))?;
+        Ok(output.item().map(media_status))
+    }
+
+    async fn mark_archived(
+        &self,
+        wamid: &str,
+        archived: &crate::ports::ArchivedMedia,
+    ) -> Result<crate::ports::MediaUpdate, PortError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("wamid", s(wamid))
+            .key("sk", s("message"))
+            .update_expression(
+                "SET media_status = :archived, media_key = :key, media_sha256 = :sha, \
+                 media_bytes = :bytes, archived_at = :at REMOVE pending_shard, media_error",
+            )
+            .condition_expression("attribute_exists(wamid)")
+            .expression_attribute_values(":archived", s(MediaStatus::Archived.as_str()))
+            .expression_attribute_values(":key", s(&archived.key))
+            .expression_attribute_values(":sha", s(&archived.sha256_hex))
+            .expression_attribute_values(":bytes", n(archived.bytes as i64))
+            .expression_attribute_values(":at", n(archived.archived_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(crate::ports::MediaUpdate::Updated),
+            Err(error) if is_conditional_failure(&error) => {
+                Ok(crate::ports::MediaUpdate::RecordGone)
+            }
+            Err(error) => Err(classify("dynamodb", &error)),
+        }
+    }
+
+    async fn mark_failed(
+        &self,
+        wamid: &str,
+        reason: &str,
+        at: i64,
+        dead_lettered: bool,
+    ) -> Result<crate::ports::MediaUpdate, PortError> {
+        // Dead-lettered records stay in the sparse index under a `dlq#` partition, so the redrive
+        // finds them without a scan; other failures leave the index.
+        let (update, shard) = if dead_lettered {
+            (
+                "SET media_status = :failed, media_error = :reason, failed_at = :at, pending_shard = :dlq",
+                Some(format!("dlq#{}", crate::media::pending_shard(wamid))),
+            )
+        } else {
+            (
+                "SET media_status = :failed, media_error = :reason, failed_at = :at REMOVE pending_shard",
+                None,
+            )
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("wamid", s(wamid))
+            .key("sk", s("message"))
+            .update_expression(update)
+            .condition_expression("attribute_exists(wamid) AND media_status = :pending")
+            .expression_attribute_values(":failed", s(MediaStatus::Failed.as_str()))
+            .expression_attribute_values(":pending", s(MediaStatus::Pending.as_str()))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":at", n(at));
+        if let Some(shard) = shard {
+            request = request.expression_attribute_values(":dlq", s(&shard));
+        }
+        match request.send().await {
+            Ok(_) => Ok(crate::ports::MediaUpdate::Updated),
+            Err(error) if is_conditional_failure(&error) => {
+                Ok(crate::ports::MediaUpdate::Unchanged)
+            }
+            Err(error) => Err(classify("dynamodb", &error)),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod graph_http;
 pub mod s3;
 pub mod secretsmanager;
 pub mod sqs;
@@ -95,5 +96,45 @@ pub fn ingest_service(
         clock,
         metrics,
         retention: crate::retention::RetentionPolicy::days(config.retention_days),
+        media_deadline_days: config.media_deadline_days,
     }
+}
+
+/// Wires the media archiver to AWS and the Graph API.
+pub fn archiver_service(
+    config: &crate::config::Config,
+    clients: &aws::AwsClients,
+    metrics: std::sync::Arc<dyn crate::ports::Metrics>,
+) -> Result<crate::archive::Archiver, graph_http::GraphClientBuildError> {
+    use crate::clock::{Clock, SystemClock};
+    use crate::secrets::{self, SecretCache, DEFAULT_SECRET_TTL_SECONDS};
+    use std::sync::Arc;
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(crate::archive::Archiver {
+        graph: Arc::new(graph_http::HttpGraphClient::new(
+            &config.graph_api_base_url,
+            &config.graph_api_version,
+        )?),
+        store: Arc::new(s3::S3MediaStore::new(
+            clients.s3.clone(),
+            config.archive_bucket.clone(),
+            config.kms_key_id.clone(),
+        )),
+        records: Arc::new(dynamodb::DynamoRecordStore::new(
+            clients.dynamodb.clone(),
+            config.records_table.clone(),
+        )),
+        meta_secret: Arc::new(SecretCache::new(
+            Arc::new(secretsmanager::SecretsManagerSource::new(
+                clients.secretsmanager.clone(),
+            )),
+            clock.clone(),
+            config.meta_secret_id.clone(),
+            DEFAULT_SECRET_TTL_SECONDS,
+            secrets::parse_meta_secret,
+        )),
+        clock,
+        metrics,
+    })
 }

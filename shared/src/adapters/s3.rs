@@ -1,7 +1,9 @@
 //! The journal in S3: content-addressed, written once with `If-None-Match: *`.
 
 use super::classify;
-use crate::ports::{Journal, JournalWrite, PortError};
+use crate::ports::{
+    Journal, JournalWrite, MediaStore, ObjectMeta, PortError, PutResult, StoredObject, UploadedPart,
+};
 use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
@@ -45,16 +47,238 @@ impl Journal for S3Journal {
         };
         match request.send().await {
             Ok(_) => Ok(JournalWrite::Created),
+            // Content addressing makes an existing object the same body.
+            Err(error) if is_precondition_failed(&error) => Ok(JournalWrite::AlreadyPresent),
+            Err(error) => Err(classify("s3", &error)),
+        }
+    }
+}
+
+/// Archived media in the archive bucket.
+pub struct S3MediaStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    kms_key_id: Option<String>,
+}
+
+impl S3MediaStore {
+    pub fn new(client: aws_sdk_s3::Client, bucket: String, kms_key_id: Option<String>) -> Self {
+        Self {
+            client,
+            bucket,
+            kms_key_id,
+        }
+    }
+
+    fn metadata(meta: &ObjectMeta) -> std::collections::HashMap<String, String> {
+        let mut map = std::collections::HashMap::from([
+            ("wamid".to_owned(), meta.wamid.clone()),
+            ("media-id".to_owned(), meta.media_id.clone()),
+        ]);
+        if let Some(mime) = &meta.mime_type {
+            map.insert("mime-type".to_owned(), mime.clone());
+        }
+        if !meta.sha256_hex.is_empty() {
+            map.insert("sha256".to_owned(), meta.sha256_hex.clone());
+        }
+        map
+    }
+
+    fn sse(&self) -> (ServerSideEncryption, Option<String>) {
+        match &self.kms_key_id {
+            Some(key) => (ServerSideEncryption::AwsKms, Some(key.clone())),
+            None => (ServerSideEncryption::Aes256, None),
+        }
+    }
+}
+
+/// 412 / PreconditionFailed: `If-None-Match: *` found an object already there.
+fn is_precondition_failed<E: ProvideErrorMetadata>(
+    error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
+    error.code() == Some("PreconditionFailed")
+        || error.raw_response().map(|r| r.status().as_u16()) == Some(412)
+}
+
+#[async_trait]
+impl MediaStore for S3MediaStore {
+    async fn head(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some(StoredObject {
+                bytes: output.content_length().unwrap_or(0).max(0) as u64,
+                sha256_hex: output.metadata().and_then(|m| m.get("sha256").cloned()),
+            })),
             Err(error) => {
-                let status = error.raw_response().map(|r| r.status().as_u16());
-                let code = error.code();
-                // 412: an object is already there; content addressing makes it the same body.
-                if status == Some(412) || code == Some("PreconditionFailed") {
-                    Ok(JournalWrite::AlreadyPresent)
+                if error.as_service_error().is_some_and(|e| e.is_not_found())
+                    || error.raw_response().map(|r| r.status().as_u16()) == Some(404)
+                {
+                    Ok(None)
                 } else {
                     Err(classify("s3", &error))
                 }
             }
         }
+    }
+
+    async fn put_whole(
+        &self,
+        key: &str,
+        body: bytes::Bytes,
+        sha256: [u8; 32],
+        meta: &ObjectMeta,
+    ) -> Result<PutResult, PortError> {
+        use base64::Engine;
+        let (sse, kms) = self.sse();
+        let result = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(body.len() as i64)
+            .body(ByteStream::from(body))
+            .set_content_type(meta.mime_type.clone())
+            .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(sha256))
+            .set_metadata(Some(Self::metadata(meta)))
+            .server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .if_none_match("*")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(PutResult::Created),
+            Err(error) if is_precondition_failed(&error) => Ok(PutResult::AlreadyExists),
+            Err(error) => Err(classify("s3", &error)),
+        }
+    }
+
+    async fn begin_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, PortError> {
+        let (sse, kms) = self.sse();
+        let output = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_content_type(meta.mime_type.clone())
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .set_metadata(Some(Self::metadata(meta)))
+            .server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        output
+            .upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| PortError::Failed {
+                service: "s3",
+                detail: "CreateMultipartUpload returned no upload id".to_owned(),
+            })
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        body: bytes::Bytes,
+    ) -> Result<UploadedPart, PortError> {
+        let output = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .content_length(body.len() as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        Ok(UploadedPart {
+            part_number,
+            etag: output.e_tag().unwrap_or_default().to_owned(),
+            checksum_sha256: output.checksum_sha256().map(str::to_owned),
+        })
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<UploadedPart>,
+        meta: &ObjectMeta,
+    ) -> Result<PutResult, PortError> {
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .into_iter()
+                    .map(|p| {
+                        CompletedPart::builder()
+                            .part_number(p.part_number)
+                            .e_tag(p.etag)
+                            .set_checksum_sha256(p.checksum_sha256)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        // The whole-file digest is known only now: copy the object onto itself with the final
+        // metadata (server side; the object was complete and verified already).
+        let (sse, kms) = self.sse();
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(format!("{}/{}", self.bucket, key))
+            .metadata_directive(MetadataDirective::Replace)
+            .set_metadata(Some(Self::metadata(meta)))
+            .set_content_type(meta.mime_type.clone())
+            .server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        Ok(PutResult::Created)
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), PortError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), PortError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        Ok(())
     }
 }

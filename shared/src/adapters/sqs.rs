@@ -81,3 +81,18 @@ impl JobQueue for SqsJobQueue {
         Ok(())
     }
 }
+
+impl SqsJobQueue {
+    /// Postpones a received message's next delivery (growing backoff for retried jobs).
+    pub async fn postpone(&self, receipt_handle: &str, seconds: i32) -> Result<(), PortError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map_err(|e| classify("sqs", &e))?;
+        Ok(())
+    }
+}

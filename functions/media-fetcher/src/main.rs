@@ -1,0 +1,44 @@
+//! wavault media fetcher Lambda: SQS media jobs -> Graph -> S3, verified; partial batch failures.
+
+mod sqs;
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+use wavault::adapters::aws::{load_sdk_config, AwsClients};
+use wavault::adapters::{archiver_service, sqs::SqsJobQueue};
+use wavault::config::Config;
+use wavault::metrics::EmfMetrics;
+
+struct SqsPostpone(SqsJobQueue);
+
+#[async_trait::async_trait]
+impl sqs::Postpone for SqsPostpone {
+    async fn postpone(&self, receipt_handle: &str, seconds: i32) {
+        if let Err(error) = self.0.postpone(receipt_handle, seconds).await {
+            // The message still returns after the queue's visibility timeout.
+            tracing::warn!(event = "postpone_failed", error = %error);
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let clients = AwsClients::new(&load_sdk_config().await);
+    let metrics = Arc::new(EmfMetrics::new("media-fetcher"));
+    let archiver = Arc::new(archiver_service(&config, &clients, metrics.clone())?);
+    let postpone = Arc::new(SqsPostpone(SqsJobQueue::new(
+        clients.sqs.clone(),
+        config.media_queue_url.clone(),
+    )));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<sqs::SqsEvent>| {
+        let (archiver, postpone, metrics) = (archiver.clone(), postpone.clone(), metrics.clone());
+        async move {
+            let response = sqs::handle(&archiver, postpone.as_ref(), event.payload).await;
+            wavault::ports::Metrics::flush(metrics.as_ref());
+            Ok::<_, Error>(response)
+        }
+    }))
+    .await
+}

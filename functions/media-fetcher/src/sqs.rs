@@ -1,0 +1,146 @@
+//! The SQS edge: a batch of media jobs in, the ids of the jobs to retry out
+//! (`ReportBatchItemFailures`), with a growing visibility timeout for each retried job.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use wavault::archive::{ArchiveOutcome, Archiver};
+use wavault::media_job::MediaJob;
+
+/// The fields of an SQS event the fetcher reads.
+#[derive(Debug, Deserialize)]
+pub struct SqsEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<SqsMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsMessage {
+    #[serde(default)]
+    pub message_id: String,
+    #[serde(default)]
+    pub receipt_handle: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub attributes: HashMap<String, String>,
+}
+
+/// The partial-batch response: only these messages return to the queue.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    pub batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFailure {
+    pub item_identifier: String,
+}
+
+/// Retry delay for the n-th receive: 30 s doubling, at most 15 minutes.
+pub fn backoff_seconds(receive_count: u32) -> i32 {
+    let exponent = receive_count.saturating_sub(1).min(5);
+    (30i32 << exponent).min(900)
+}
+
+/// Something that can postpone a message's next delivery (SQS ChangeMessageVisibility).
+#[async_trait::async_trait]
+pub trait Postpone: Send + Sync {
+    async fn postpone(&self, receipt_handle: &str, seconds: i32);
+}
+
+/// Archives each job in turn (bounded memory: one file at a time); reports the ones to retry.
+pub async fn handle(
+    archiver: &Archiver,
+    postpone: &dyn Postpone,
+    event: SqsEvent,
+) -> BatchResponse {
+    let mut response = BatchResponse::default();
+    for message in event.records {
+        let job: MediaJob = match message.body.as_deref().map(serde_json::from_str) {
+            Some(Ok(job)) => job,
+            _ => {
+                // Not a job we can read: retrying cannot help; it would only reach the DLQ.
+                tracing::error!(event = "media_job_unreadable", message_id = %message.message_id);
+                continue;
+            }
+        };
+        match archiver.archive(&job).await {
+            Ok(outcome) => log_outcome(&job, &outcome),
+            Err(retry) => {
+                let receives = message
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1);
+                let delay = backoff_seconds(receives);
+                tracing::warn!(
+                    event = "media_retry",
+                    wamid = %job.wamid,
+                    media_id = %job.media_id,
+                    receives,
+                    delay_seconds = delay,
+                    reason = %retry.reason
+                );
+                if let Some(handle) = &message.receipt_handle {
+                    postpone.postpone(handle, delay).await;
+                }
+                response.batch_item_failures.push(ItemFailure {
+                    item_identifier: message.message_id,
+                });
+            }
+        }
+    }
+    response
+}
+
+fn log_outcome(job: &MediaJob, outcome: &ArchiveOutcome) {
+    match outcome {
+        ArchiveOutcome::Archived {
+            key,
+            bytes,
+            uploaded,
+            ..
+        } => {
+            tracing::info!(event = "media_archived", wamid = %job.wamid, media_id = %job.media_id, key = %key, bytes, uploaded)
+        }
+        ArchiveOutcome::AlreadyArchived => {
+            tracing::info!(event = "media_already_archived", wamid = %job.wamid)
+        }
+        ArchiveOutcome::RecordGone => {
+            tracing::info!(event = "media_record_gone", wamid = %job.wamid)
+        }
+        ArchiveOutcome::Failed { reason } => {
+            tracing::warn!(event = "media_failed", wamid = %job.wamid, media_id = %job.media_id, reason = %reason)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff_seconds(1), 30);
+        assert_eq!(backoff_seconds(2), 60);
+        assert_eq!(backoff_seconds(3), 120);
+        assert_eq!(backoff_seconds(5), 480);
+        assert_eq!(backoff_seconds(9), 900);
+    }
+
+    #[test]
+    fn response_shape() {
+        let response = BatchResponse {
+            batch_item_failures: vec![ItemFailure {
+                item_identifier: "m1".into(),
+            }],
+        };
+        assert_eq!(
+            serde_json::to_string(&response).unwrap(),
+            r#"{"batchItemFailures":[{"itemIdentifier":"m1"}]}"#
+        );
+    }
+}

@@ -1,0 +1,434 @@
+//! The media-archiving use case: one job in, the file in S3 verified against Meta's sha256 (or a
+//! recorded failure with its reason, or "retry later") out.
+//!
+//! Memory stays bounded whatever the file size: small files (declared size up to one part) are
+//! buffered and sent in one PutObject that S3 itself checks against the expected digest; larger or
+//! unsized ones stream through a multipart upload with a bounded number of parts in flight, aborted
+//! on any error and completed only once the whole-file digest matches. An object is therefore only
+//! ever visible under its final key complete and verified.
+
+use crate::clock::Clock;
+use crate::graph::{Download, GraphError, GraphErrorKind, GraphMedia, MediaInfo};
+use crate::media::{decode_sha256, media_key, MAX_MEDIA_BYTES};
+use crate::media_job::MediaJob;
+use crate::ports::{
+    ArchivedMedia, MediaRecords, MediaStore, MediaUpdate, Metrics, ObjectMeta, PortError,
+    PutResult, UploadedPart,
+};
+use crate::records::MediaStatus;
+use crate::secrets::{MetaSecret, SecretCache, SecretError};
+use bytes::{Bytes, BytesMut};
+use futures::stream::{FuturesUnordered, StreamExt};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Part size of multipart uploads (S3's minimum is 5 MiB); also the single-PutObject limit.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploading at once: with the part being filled, memory is about 3 x `PART_SIZE`.
+pub const PARTS_IN_FLIGHT: usize = 2;
+
+/// What became of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveOutcome {
+    /// The file is in S3 and the record says so. `uploaded` is false when the object was
+    /// already there (a rerun): no second upload.
+    Archived {
+        key: String,
+        bytes: u64,
+        sha256_hex: String,
+        uploaded: bool,
+    },
+    /// The record was already `archived`: nothing downloaded.
+    AlreadyArchived,
+    /// No record (erased or expired): nothing to archive; the job is dropped.
+    RecordGone,
+    /// A permanent failure, recorded as `media_status = failed` with this reason.
+    Failed { reason: String },
+}
+
+/// A transient failure: the job should be retried later (SQS redelivery).
+#[derive(Debug, thiserror::Error)]
+#[error("retry later: {reason}")]
+pub struct RetryLater {
+    pub reason: String,
+}
+
+impl From<PortError> for RetryLater {
+    fn from(error: PortError) -> Self {
+        RetryLater {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<SecretError> for RetryLater {
+    fn from(error: SecretError) -> Self {
+        RetryLater {
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// Why one download-and-store attempt failed.
+#[derive(Debug)]
+enum AttemptError {
+    Graph(GraphError),
+    Store(PortError),
+    Sha256Mismatch,
+    TooLarge,
+    /// Fewer bytes than declared arrived (a cut connection).
+    Truncated,
+}
+
+/// The archiver's dependencies; built once per Lambda instance.
+pub struct Archiver {
+    pub graph: Arc<dyn GraphMedia>,
+    pub store: Arc<dyn MediaStore>,
+    pub records: Arc<dyn MediaRecords>,
+    pub meta_secret: Arc<SecretCache<MetaSecret>>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn Metrics>,
+}
+
+impl Archiver {
+    /// Archives one job. `Ok` means the job is done (archived, or recorded as failed);
+    /// `Err(RetryLater)` means leave it on the queue.
+    pub async fn archive(&self, job: &MediaJob) -> Result<ArchiveOutcome, RetryLater> {
+        match self.records.media_status(&job.wamid).await? {
+            None => return Ok(ArchiveOutcome::RecordGone),
+            Some(Some(MediaStatus::Archived)) => return Ok(ArchiveOutcome::AlreadyArchived),
+            Some(_) => {}
+        }
+        let key = media_key(job, None);
+        if let Some(existing) = self.store.head(&key).await? {
+            if let Some(sha256_hex) = existing.sha256_hex {
+                return self
+                    .record_archived(job, key, existing.bytes, sha256_hex, false)
+                    .await;
+            }
+        }
+
+        let mut secret = self.meta_secret.get().await?;
+        let mut token_refreshed = false;
+        let mut url_refreshed = false;
+        let mut mismatches = 0;
+        loop {
+            let attempt = match self
+                .graph
+                .media_info(
+                    &secret.access_token,
+                    &job.media_id,
+                    job.phone_number_id.as_deref(),
+                )
+                .await
+            {
+                Ok(info) => {
+                    self.download_and_store(job, &key, &secret.access_token, &info)
+                        .await
+                }
+                Err(error) => Err(AttemptError::Graph(error)),
+            };
+            let error = match attempt {
+                Ok((sha256_hex, bytes)) => {
+                    return self
+                        .record_archived(job, key, bytes, sha256_hex, true)
+                        .await
+                }
+                Err(error) => error,
+            };
+            match error {
+                AttemptError::Graph(e)
+                    if e.kind == GraphErrorKind::TokenInvalid && !token_refreshed =>
+                {
+                    // Rotated or revoked: read the secret again, once, and retry now.
+                    token_refreshed = true;
+                    self.metrics.count("MediaTokenRefreshed", 1);
+                    secret = self.meta_secret.refresh().await?;
+                }
+                AttemptError::Graph(e)
+                    if e.kind == GraphErrorKind::UrlExpired && !url_refreshed =>
+                {
+                    url_refreshed = true;
+                }
+                AttemptError::Sha256Mismatch if mismatches == 0 => {
+                    // Once more from a fresh URL: a corrupted transfer should not cost the file.
+                    mismatches += 1;
+                }
+                AttemptError::Sha256Mismatch => {
+                    return self
+                        .record_failed(job, "sha256 mismatch after a second download")
+                        .await
+                }
+                AttemptError::TooLarge => {
+                    return self
+                        .record_failed(job, "larger than declared or than 100 MiB")
+                        .await
+                }
+                AttemptError::Graph(e) => match e.kind {
+                    GraphErrorKind::Permanent | GraphErrorKind::Permission => {
+                        if e.kind == GraphErrorKind::Permission {
+                            self.metrics.count("GraphPermissionDenied", 1);
+                        }
+                        return self.record_failed(job, &e.short()).await;
+                    }
+                    _ => return Err(RetryLater { reason: e.short() }),
+                },
+                AttemptError::Truncated => {
+                    return Err(RetryLater {
+                        reason: "download ended before the declared size".to_owned(),
+                    })
+                }
+                AttemptError::Store(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn record_archived(
+        &self,
+        job: &MediaJob,
+        key: String,
+        bytes: u64,
+        sha256_hex: String,
+        uploaded: bool,
+    ) -> Result<ArchiveOutcome, RetryLater> {
+        let archived = ArchivedMedia {
+            key: key.clone(),
+            sha256_hex: sha256_hex.clone(),
+            bytes,
+            archived_at: self.clock.now_epoch_seconds(),
+        };
+        match self.records.mark_archived(&job.wamid, &archived).await? {
+            MediaUpdate::RecordGone => {
+                // Erased or expired while we downloaded: the archive must not outlive the record.
+                self.store.delete(&key).await?;
+                Ok(ArchiveOutcome::RecordGone)
+            }
+            MediaUpdate::Updated | MediaUpdate::Unchanged => {
+                if uploaded {
+                    self.metrics.count("MediaArchived", 1);
+                    self.metrics.count("MediaBytesArchived", bytes);
+                }
+                Ok(ArchiveOutcome::Archived {
+                    key,
+                    bytes,
+                    sha256_hex,
+                    uploaded,
+                })
+            }
+        }
+    }
+
+    async fn record_failed(
+        &self,
+        job: &MediaJob,
+        reason: &str,
+    ) -> Result<ArchiveOutcome, RetryLater> {
+        self.records
+            .mark_failed(&job.wamid, reason, self.clock.now_epoch_seconds(), false)
+            .await?;
+        self.metrics.count("MediaFailed", 1);
+        Ok(ArchiveOutcome::Failed {
+            reason: reason.to_owned(),
+        })
+    }
+
+    async fn download_and_store(
+        &self,
+        job: &MediaJob,
+        key: &str,
+        token: &str,
+        info: &MediaInfo,
+    ) -> Result<(String, u64), AttemptError> {
+        let expected = info
+            .sha256
+            .as_deref()
+            .or(job.sha256.as_deref())
+            .and_then(decode_sha256);
+        let declared = info.file_size;
+        if declared.is_some_and(|size| size > MAX_MEDIA_BYTES) {
+            return Err(AttemptError::TooLarge);
+        }
+        let download = self
+            .graph
+            .download(token, &info.url)
+            .await
+            .map_err(AttemptError::Graph)?;
+        let meta = ObjectMeta {
+            wamid: job.wamid.clone(),
+            media_id: job.media_id.clone(),
+            mime_type: info.mime_type.clone().or_else(|| job.mime_type.clone()),
+            sha256_hex: String::new(),
+        };
+        let declared = declared.or(download.content_length);
+        match declared {
+            Some(size) if size <= PART_SIZE as u64 => {
+                self.store_small(key, meta, download, expected, size).await
+            }
+            _ => {
+                self.store_multipart(key, meta, download, expected, declared)
+                    .await
+            }
+        }
+    }
+
+    /// Buffers a small file (at most one part), checks it, then one conditional PutObject.
+    async fn store_small(
+        &self,
+        key: &str,
+        mut meta: ObjectMeta,
+        mut download: Download,
+        expected: Option<[u8; 32]>,
+        declared: u64,
+    ) -> Result<(String, u64), AttemptError> {
+        let mut buffer = BytesMut::with_capacity(declared as usize);
+        while let Some(chunk) = download.body.next().await {
+            let chunk = chunk.map_err(AttemptError::Graph)?;
+            if (buffer.len() + chunk.len()) as u64 > declared {
+                return Err(AttemptError::TooLarge);
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        if (buffer.len() as u64) < declared {
+            return Err(AttemptError::Truncated);
+        }
+        let digest: [u8; 32] = Sha256::digest(&buffer).into();
+        if expected.is_some_and(|e| e != digest) {
+            return Err(AttemptError::Sha256Mismatch);
+        }
+        meta.sha256_hex = hex::encode(digest);
+        let bytes = buffer.len() as u64;
+        self.store
+            .put_whole(key, buffer.freeze(), digest, &meta)
+            .await
+            .map_err(AttemptError::Store)?;
+        Ok((meta.sha256_hex, bytes))
+    }
+
+    /// Streams through a multipart upload; aborts it on any error.
+    async fn store_multipart(
+        &self,
+        key: &str,
+        mut meta: ObjectMeta,
+        download: Download,
+        expected: Option<[u8; 32]>,
+        declared: Option<u64>,
+    ) -> Result<(String, u64), AttemptError> {
+        let upload_id = self
+            .store
+            .begin_multipart(key, &meta)
+            .await
+            .map_err(AttemptError::Store)?;
+        let result = self
+            .upload_parts(key, &upload_id, download, expected, declared)
+            .await;
+        match result {
+            Ok((parts, digest, bytes)) => {
+                meta.sha256_hex = hex::encode(digest);
+                match self
+                    .store
+                    .complete_multipart(key, &upload_id, parts, &meta)
+                    .await
+                {
+                    Ok(PutResult::Created | PutResult::AlreadyExists) => {
+                        Ok((meta.sha256_hex, bytes))
+                    }
+                    Err(error) => {
+                        self.abort(key, &upload_id).await;
+                        Err(AttemptError::Store(error))
+                    }
+                }
+            }
+            Err(error) => {
+                self.abort(key, &upload_id).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn abort(&self, key: &str, upload_id: &str) {
+        if let Err(error) = self.store.abort_multipart(key, upload_id).await {
+            // The bucket's lifecycle rule aborts incomplete uploads after a day; note it.
+            tracing::warn!(event = "multipart_abort_failed", error = %error);
+        }
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        mut download: Download,
+        expected: Option<[u8; 32]>,
+        declared: Option<u64>,
+    ) -> Result<(Vec<UploadedPart>, [u8; 32], u64), AttemptError> {
+        let cap = declared.unwrap_or(MAX_MEDIA_BYTES).min(MAX_MEDIA_BYTES);
+        let mut hasher = Sha256::new();
+        let mut received: u64 = 0;
+        let mut part = BytesMut::with_capacity(PART_SIZE);
+        let mut part_number = 0;
+        // Uploads run as tasks so they progress while the download is read.
+        let mut in_flight: FuturesUnordered<
+            tokio::task::JoinHandle<Result<UploadedPart, PortError>>,
+        > = FuturesUnordered::new();
+        let mut done: Vec<UploadedPart> = Vec::new();
+
+        let mut finished = false;
+        while !finished {
+            match download.body.next().await {
+                Some(chunk) => {
+                    let chunk = chunk.map_err(AttemptError::Graph)?;
+                    received += chunk.len() as u64;
+                    if received > cap {
+                        return Err(AttemptError::TooLarge);
+                    }
+                    hasher.update(&chunk);
+                    part.extend_from_slice(&chunk);
+                }
+                None => finished = true,
+            }
+            while part.len() >= PART_SIZE || (finished && !part.is_empty()) {
+                let take = part.len().min(PART_SIZE);
+                let body: Bytes = part.split_to(take).freeze();
+                part_number += 1;
+                if in_flight.len() >= PARTS_IN_FLIGHT {
+                    if let Some(joined) = in_flight.next().await {
+                        done.push(joined_part(joined)?);
+                    }
+                }
+                let (store, key, upload_id) =
+                    (self.store.clone(), key.to_owned(), upload_id.to_owned());
+                in_flight.push(tokio::spawn(async move {
+                    store.upload_part(&key, &upload_id, part_number, body).await
+                }));
+            }
+        }
+        while let Some(joined) = in_flight.next().await {
+            done.push(joined_part(joined)?);
+        }
+        if declared.is_some_and(|size| received < size) {
+            return Err(AttemptError::Truncated);
+        }
+        if received == 0 {
+            return Err(AttemptError::Truncated);
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        if expected.is_some_and(|e| e != digest) {
+            return Err(AttemptError::Sha256Mismatch);
+        }
+        done.sort_by_key(|p| p.part_number);
+        Ok((done, digest, received))
+    }
+}
+
+/// A finished part-upload task: its part, or why it failed (a panicked task counts as a store
+/// failure; the upload is then aborted).
+fn joined_part(
+    joined: Result<Result<UploadedPart, PortError>, tokio::task::JoinError>,
+) -> Result<UploadedPart, AttemptError> {
+    match joined {
+        Ok(result) => result.map_err(AttemptError::Store),
+        Err(_) => Err(AttemptError::Store(PortError::Failed {
+            service: "s3",
+            detail: "part upload task failed".to_owned(),
+        })),
+    }
+}

@@ -1,0 +1,202 @@
+//! The media pipeline locally: the webhook stack, the fake Graph API, and the real
+//! `media-fetcher` binary fed SQS events the way Lambda's event source mapping feeds it.
+
+use crate::fake_graph::FakeGraph;
+use crate::lambda_emulator::{Invocation, LambdaProcess};
+use crate::webhook_stack::{spawn_function, WebhookStack};
+use crate::{Error, Result};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use wavault::samples;
+
+/// Who sends the sample media messages.
+pub const CONTACT: &str = "15550001111";
+
+/// Webhook + fake Graph + media fetcher over one set of resources.
+pub struct MediaStack {
+    pub webhook: WebhookStack,
+    pub graph: FakeGraph,
+    pub fetcher: LambdaProcess,
+}
+
+/// What one fetcher invocation did.
+#[derive(Debug)]
+pub struct FetchRound {
+    /// Jobs handed to the fetcher (media ids).
+    pub media_ids: Vec<String>,
+    /// Media ids the fetcher asked to retry (batch item failures).
+    pub retried: Vec<String>,
+}
+
+impl MediaStack {
+    pub async fn start(endpoint: &str, suffix: &str) -> Result<MediaStack> {
+        let graph = FakeGraph::start()?;
+        let webhook = WebhookStack::start(endpoint, suffix, &[]).await?;
+        let fetcher = spawn_function(
+            "media-fetcher",
+            &webhook.stack,
+            endpoint,
+            &graph.base_url(),
+            &[("META_SECRET_ID", webhook.stack.meta_secret_id.as_str())],
+        )?;
+        Ok(MediaStack {
+            webhook,
+            graph,
+            fetcher,
+        })
+    }
+
+    /// Sends a signed webhook with one media message (`kind`: image, document, ...).
+    pub async fn receive_media(
+        &self,
+        wamid: &str,
+        kind: &str,
+        media_id: &str,
+        mime: &str,
+    ) -> Result<()> {
+        let body = samples::messages_body(
+            CONTACT,
+            vec![samples::media_message(wamid, CONTACT, kind, media_id, mime)],
+        );
+        let answer = self.webhook.post_signed(&body).await?;
+        if answer.status != 200 {
+            return Err(Error::Emulator(format!(
+                "webhook answered {}",
+                answer.status
+            )));
+        }
+        Ok(())
+    }
+
+    /// Receives up to ten jobs from the queue, invokes the fetcher with them as an SQS event, and
+    /// deletes the ones it did not report as failures (as the event source mapping does). Failed
+    /// ones are made visible again at once, so a test can run the next round without waiting.
+    pub async fn fetch_round(&self) -> Result<FetchRound> {
+        let queue = &self.webhook.stack.queue_url;
+        let sqs = &self.webhook.sqs;
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+            )
+            .send()
+            .await
+            .map_err(|e| aws("ReceiveMessage", e))?;
+        let messages = received.messages().to_vec();
+        let mut records = Vec::new();
+        let mut media_ids = Vec::new();
+        for message in &messages {
+            let body = message.body().unwrap_or_default();
+            let job: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+            media_ids.push(job["media_id"].as_str().unwrap_or_default().to_owned());
+            let receives = message
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+                })
+                .cloned()
+                .unwrap_or_else(|| "1".to_owned());
+            records.push(json!({
+                "messageId": message.message_id().unwrap_or_default(),
+                "receiptHandle": message.receipt_handle().unwrap_or_default(),
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": receives},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self.webhook.stack.queue_arn,
+                "awsRegion": "us-east-1",
+            }));
+        }
+        if records.is_empty() {
+            return Ok(FetchRound {
+                media_ids,
+                retried: Vec::new(),
+            });
+        }
+        let response = match self.fetcher.invoke(json!({ "Records": records })).await? {
+            Invocation::Ok(value) => value,
+            other => return Err(Error::Emulator(format!("fetcher failed: {other:?}"))),
+        };
+        let failed: HashSet<String> = response["batchItemFailures"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i["itemIdentifier"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut retried = Vec::new();
+        for (message, media_id) in messages.iter().zip(&media_ids) {
+            let handle = message.receipt_handle().unwrap_or_default();
+            if failed.contains(message.message_id().unwrap_or_default()) {
+                retried.push(media_id.clone());
+                sqs.change_message_visibility()
+                    .queue_url(queue)
+                    .receipt_handle(handle)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .map_err(|e| aws("ChangeMessageVisibility", e))?;
+            } else {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|e| aws("DeleteMessage", e))?;
+            }
+        }
+        Ok(FetchRound { media_ids, retried })
+    }
+
+    /// The message item of `wamid`.
+    pub async fn record(
+        &self,
+        wamid: &str,
+    ) -> Result<Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>>
+    {
+        let output = self
+            .webhook
+            .dynamodb
+            .get_item()
+            .table_name(&self.webhook.stack.table)
+            .key(
+                "wamid",
+                aws_sdk_dynamodb::types::AttributeValue::S(wamid.to_owned()),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("message".to_owned()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws("GetItem", e))?;
+        Ok(output.item().cloned())
+    }
+
+    /// Puts a new `access_token` into the Meta secret (what an operator or the rotator does).
+    pub async fn rotate_token(&self, token: &str) -> Result<()> {
+        let mut secret: Value = serde_json::from_str(&crate::webhook_stack::meta_secret_json())
+            .map_err(|e| Error::Emulator(e.to_string()))?;
+        secret["access_token"] = json!(token);
+        crate::aws::secrets_client(&crate::aws::sdk_config(&self.webhook.endpoint))
+            .put_secret_value()
+            .secret_id(&self.webhook.stack.meta_secret_id)
+            .secret_string(secret.to_string())
+            .send()
+            .await
+            .map_err(|e| aws("PutSecretValue", e))?;
+        Ok(())
+    }
+}
+
+fn aws(operation: &'static str, error: impl std::fmt::Debug) -> Error {
+    Error::Aws {
+        operation,
+        message: format!("{error:?}"),
+    }
+}

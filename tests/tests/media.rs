@@ -1,0 +1,369 @@
+//! Media archiving end to end: webhook -> SQS job -> the real media-fetcher binary (fed SQS events
+//! as Lambda's event source mapping does) -> the fake Graph API -> S3 in moto, verified.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use wavault_tests::fake_graph::{MediaBehaviour, MediaBody};
+use wavault_tests::media_stack::MediaStack;
+use wavault_tests::moto::MotoServer;
+use wavault_tests::webhook_stack::{n, s, ACCESS_TOKEN};
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+type Item = HashMap<String, AttributeValue>;
+
+async fn stack(suffix: &str) -> Result<MediaStack, Box<dyn std::error::Error + Send + Sync>> {
+    let moto = MotoServer::shared()?;
+    let stack = MediaStack::start(&moto.endpoint(), suffix).await?;
+    stack.graph.set_valid_tokens(&[ACCESS_TOKEN]);
+    Ok(stack)
+}
+
+fn bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+async fn record(
+    m: &MediaStack,
+    wamid: &str,
+) -> Result<Item, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(m.record(wamid).await?.ok_or("record missing")?)
+}
+
+/// Asserts the record is archived and the object holds exactly `expected`, verified.
+async fn assert_archived(m: &MediaStack, wamid: &str, expected: &[u8]) -> TestResult {
+    let item = record(m, wamid).await?;
+    assert_eq!(s(&item, "media_status"), Some("archived"), "{item:?}");
+    let key = s(&item, "media_key").ok_or("no media_key")?;
+    assert!(key.starts_with("media/1234567890/"), "{key}");
+    let object = m.webhook.object(key).await?;
+    assert_eq!(object.len(), expected.len());
+    assert!(object == expected, "archived bytes differ");
+    let sha = wavault::records::body_sha256_hex(expected);
+    assert_eq!(s(&item, "media_sha256"), Some(sha.as_str()));
+    assert_eq!(n(&item, "media_bytes"), Some(expected.len() as i64));
+    assert!(
+        item.get("pending_shard").is_none(),
+        "left the pending index"
+    );
+    let head = m
+        .webhook
+        .s3
+        .head_object()
+        .bucket(&m.webhook.stack.bucket)
+        .key(key)
+        .send()
+        .await?;
+    assert_eq!(
+        head.metadata()
+            .and_then(|md| md.get("sha256"))
+            .map(String::as_str),
+        Some(sha.as_str())
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_image_is_archived_verified_under_a_key_of_ids() -> TestResult {
+    let m = stack("md-ok").await?;
+    let data = bytes(300_000, 1);
+    m.graph
+        .add_media("m-ok", data.clone(), "image/jpeg", MediaBehaviour::Ok);
+    m.receive_media("wamid.M.OK", "image", "m-ok", "image/jpeg")
+        .await?;
+    let round = m.fetch_round().await?;
+    assert!(round.retried.is_empty());
+    assert_archived(&m, "wamid.M.OK", &data).await?;
+    let key = s(&record(&m, "wamid.M.OK").await?, "media_key")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(key.ends_with("/m-ok.jpg"), "{key}");
+    assert!(m
+        .graph
+        .last_user_agent()
+        .is_some_and(|ua| ua.starts_with("wavault/")));
+    let logs = m.fetcher.logs().join("\n");
+    assert!(
+        !logs.contains(ACCESS_TOKEN) && !logs.contains("media-download"),
+        "no token or URL in logs"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn large_and_chunked_files_stream_through_multipart() -> TestResult {
+    let m = stack("md-large").await?;
+    let big = MediaBody::Generated {
+        len: 20 * 1024 * 1024 + 123,
+        seed: 7,
+    };
+    let big_bytes = MediaBody::generated_range(7, 0, 20 * 1024 * 1024 + 123);
+    m.graph
+        .add_media("m-big", big, "video/mp4", MediaBehaviour::Ok);
+    let chunked = bytes(9 * 1024 * 1024, 3);
+    m.graph.add_media(
+        "m-chunked",
+        chunked.clone(),
+        "application/pdf",
+        MediaBehaviour::Chunked,
+    );
+    m.receive_media("wamid.M.BIG", "video", "m-big", "video/mp4")
+        .await?;
+    m.receive_media(
+        "wamid.M.CHUNKED",
+        "document",
+        "m-chunked",
+        "application/pdf",
+    )
+    .await?;
+    let round = m.fetch_round().await?;
+    assert!(round.retried.is_empty(), "{round:?}");
+    assert_archived(&m, "wamid.M.BIG", &big_bytes).await?;
+    assert_archived(&m, "wamid.M.CHUNKED", &chunked).await?;
+    let uploads = m
+        .webhook
+        .s3
+        .list_multipart_uploads()
+        .bucket(&m.webhook.stack.bucket)
+        .send()
+        .await?;
+    assert!(uploads.uploads().is_empty(), "no upload left open");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_expired_url_is_fetched_again_once() -> TestResult {
+    let m = stack("md-url").await?;
+    let data = bytes(50_000, 2);
+    m.graph.add_media(
+        "m-url",
+        data.clone(),
+        "image/png",
+        MediaBehaviour::UrlExpiredOnce,
+    );
+    m.receive_media("wamid.M.URL", "image", "m-url", "image/png")
+        .await?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    assert_archived(&m, "wamid.M.URL", &data).await?;
+    assert_eq!(
+        m.graph.media_info_calls("m-url"),
+        2,
+        "a fresh URL for the second try"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_expired_token_heals_after_the_secret_is_rotated() -> TestResult {
+    let m = stack("md-token").await?;
+    let data = bytes(10_000, 4);
+    m.graph
+        .set_valid_tokens(&[ACCESS_TOKEN, "EAAG-rotated-token"]);
+    m.graph.add_media(
+        "m-token",
+        data.clone(),
+        "image/jpeg",
+        MediaBehaviour::TokenExpired,
+    );
+    m.receive_media("wamid.M.TOKEN", "image", "m-token", "image/jpeg")
+        .await?;
+    // The token is refused; a forced refresh reads the same token; the job returns to the queue.
+    assert_eq!(m.fetch_round().await?.retried, vec!["m-token".to_owned()]);
+    assert_eq!(
+        s(&record(&m, "wamid.M.TOKEN").await?, "media_status"),
+        Some("pending")
+    );
+    // The operator (or the rotator) puts a new token; the next attempt refreshes and succeeds.
+    m.rotate_token("EAAG-rotated-token").await?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    assert_archived(&m, "wamid.M.TOKEN", &data).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_then_succeed() -> TestResult {
+    let m = stack("md-transient").await?;
+    let a = bytes(20_000, 5);
+    let b = bytes(20_000, 6);
+    let c = bytes(40_000, 7);
+    m.graph.add_media(
+        "m-rate",
+        a.clone(),
+        "image/jpeg",
+        MediaBehaviour::RateLimited { times: 1 },
+    );
+    m.graph.add_media(
+        "m-500",
+        b.clone(),
+        "image/jpeg",
+        MediaBehaviour::ServerError { times: 1 },
+    );
+    m.graph.add_media(
+        "m-cut",
+        c.clone(),
+        "image/jpeg",
+        MediaBehaviour::Truncated { after: 1000 },
+    );
+    for (wamid, id) in [
+        ("wamid.M.RATE", "m-rate"),
+        ("wamid.M.500", "m-500"),
+        ("wamid.M.CUT", "m-cut"),
+    ] {
+        m.receive_media(wamid, "image", id, "image/jpeg").await?;
+    }
+    let mut first = m.fetch_round().await?.retried;
+    first.sort();
+    assert_eq!(first, vec!["m-500", "m-cut", "m-rate"]);
+    for wamid in ["wamid.M.RATE", "wamid.M.500", "wamid.M.CUT"] {
+        assert_eq!(
+            s(&record(&m, wamid).await?, "media_status"),
+            Some("pending")
+        );
+    }
+    // The cut download keeps failing in this fake; switch it to healthy as a network would heal.
+    m.graph.set_behaviour("m-cut", MediaBehaviour::Ok)?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    assert_archived(&m, "wamid.M.RATE", &a).await?;
+    assert_archived(&m, "wamid.M.500", &b).await?;
+    assert_archived(&m, "wamid.M.CUT", &c).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn permanent_failures_are_recorded_with_their_reason_and_leave_the_queue() -> TestResult {
+    let m = stack("md-permanent").await?;
+    m.graph.add_media(
+        "m-sha",
+        bytes(5_000, 8),
+        "image/jpeg",
+        MediaBehaviour::WrongSha256,
+    );
+    m.graph.add_media(
+        "m-over",
+        bytes(2_000_000, 9),
+        "image/jpeg",
+        MediaBehaviour::Oversized { declared: None },
+    );
+    m.graph.add_media(
+        "m-unknown",
+        bytes(10, 1),
+        "image/jpeg",
+        MediaBehaviour::UnknownId,
+    );
+    for (wamid, id) in [
+        ("wamid.M.SHA", "m-sha"),
+        ("wamid.M.OVER", "m-over"),
+        ("wamid.M.UNKNOWN", "m-unknown"),
+    ] {
+        m.receive_media(wamid, "image", id, "image/jpeg").await?;
+    }
+    let round = m.fetch_round().await?;
+    assert!(
+        round.retried.is_empty(),
+        "permanent failures leave the queue: {round:?}"
+    );
+    for (wamid, reason) in [
+        ("wamid.M.SHA", "sha256 mismatch"),
+        ("wamid.M.OVER", "larger than declared"),
+        ("wamid.M.UNKNOWN", "100: unknown media id"),
+    ] {
+        let item = record(&m, wamid).await?;
+        assert_eq!(s(&item, "media_status"), Some("failed"), "{wamid}");
+        assert!(
+            s(&item, "media_error").unwrap_or_default().contains(reason),
+            "{wamid}: {item:?}"
+        );
+        assert!(item.get("pending_shard").is_none());
+    }
+    assert_eq!(
+        m.graph.download_calls("m-sha"),
+        2,
+        "a mismatch is downloaded twice before failing"
+    );
+    assert!(
+        m.webhook.keys("media/").await?.is_empty(),
+        "nothing unverified is visible"
+    );
+    let uploads = m
+        .webhook
+        .s3
+        .list_multipart_uploads()
+        .bucket(&m.webhook.stack.bucket)
+        .send()
+        .await?;
+    assert!(uploads.uploads().is_empty(), "aborted, not left open");
+    Ok(())
+}
+
+#[tokio::test]
+async fn duplicates_and_reruns_archive_once() -> TestResult {
+    let m = stack("md-dup").await?;
+    let data = bytes(70_000, 10);
+    m.graph
+        .add_media("m-dup", data.clone(), "image/jpeg", MediaBehaviour::Ok);
+    let body = wavault::samples::messages_body(
+        wavault_tests::media_stack::CONTACT,
+        vec![wavault::samples::media_message(
+            "wamid.M.DUP",
+            wavault_tests::media_stack::CONTACT,
+            "image",
+            "m-dup",
+            "image/jpeg",
+        )],
+    );
+    m.webhook.post_signed(&body).await?;
+    // A duplicate job (SQS at-least-once).
+    let job = m.webhook.drain_jobs().await?.pop().ok_or("no job")?;
+    for _ in 0..2 {
+        m.webhook
+            .sqs
+            .send_message()
+            .queue_url(&m.webhook.stack.queue_url)
+            .message_body(job.to_string())
+            .send()
+            .await?;
+    }
+    assert!(m.fetch_round().await?.retried.is_empty());
+    assert_archived(&m, "wamid.M.DUP", &data).await?;
+    assert_eq!(m.webhook.keys("media/").await?.len(), 1);
+    let downloads = m.graph.download_calls("m-dup");
+    assert_eq!(downloads, 1, "the second job found the record archived");
+    // A rerun for an archived record downloads nothing.
+    m.webhook
+        .sqs
+        .send_message()
+        .queue_url(&m.webhook.stack.queue_url)
+        .message_body(job.to_string())
+        .send()
+        .await?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    assert_eq!(m.graph.download_calls("m-dup"), downloads);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_batch_of_ten_with_three_failing_reports_exactly_those() -> TestResult {
+    let m = stack("md-batch").await?;
+    let mut failing = Vec::new();
+    for i in 0..10 {
+        let id = format!("m-b{i}");
+        let behaviour = if i % 3 == 1 {
+            failing.push(id.clone());
+            MediaBehaviour::ServerError { times: 5 }
+        } else {
+            MediaBehaviour::Ok
+        };
+        m.graph
+            .add_media(&id, bytes(1_000 + i, i as u8), "image/jpeg", behaviour);
+        m.receive_media(&format!("wamid.M.B{i}"), "image", &id, "image/jpeg")
+            .await?;
+    }
+    let mut round = m.fetch_round().await?;
+    assert_eq!(round.media_ids.len(), 10, "one batch of ten");
+    round.retried.sort();
+    failing.sort();
+    assert_eq!(round.retried, failing);
+    assert_eq!(m.webhook.keys("media/").await?.len(), 7);
+    Ok(())
+}
