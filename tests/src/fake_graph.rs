@@ -89,8 +89,8 @@ impl MediaBody {
     /// Bytes `offset..offset + len` of a [`MediaBody::Generated`] body with this `seed`: lets a test rebuild
     /// any part of a generated body (e.g. to compare an archived object) without the fake.
     ///
-    /// Each MiB is a seed- and position-dependent rotation of one pseudo-random MiB per seed: two `memcpy`s per
-    /// MiB, so generating is cheap even in debug builds, and no two MiB of a body are alike.
+    /// Each MiB is a position-dependent rotation of one pseudo-random MiB per seed: at most two `memcpy`s per
+    /// MiB, so generating is cheap even in debug builds, and a body is not one MiB repeated.
     pub fn generated_range(seed: u64, offset: u64, len: usize) -> Vec<u8> {
         let base = generated_base(seed);
         let block_len = GEN_BLOCK as u64;

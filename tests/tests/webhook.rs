@@ -94,7 +94,7 @@ async fn a_signed_webhook_becomes_journal_records_and_a_job() -> TestResult {
         .iter()
         .find(|i| s(i, "wamid") == Some("wamid.T1"))
         .expect("text item");
-    assert!(text.get("media_status").is_none());
+    assert!(!text.contains_key("media_status"));
     assert!(
         s(text, "raw")
             .unwrap_or_default()

@@ -136,11 +136,10 @@ impl RecordStore for DynamoRecordStore {
     }
 }
 
-fn is_conditional_failure<E: std::error::Error + 'static, R>(
-    error: &aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> bool
+/// A conditional write whose condition did not hold.
+fn is_conditional_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
 {
     aws_sdk_dynamodb::error::ProvideErrorMetadata::code(error)
         == Some("ConditionalCheckFailedException")
