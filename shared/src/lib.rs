@@ -23,4 +23,5 @@ pub mod retention;
 pub mod samples;
 pub mod secrets;
 pub mod signature;
+pub mod sweep;
 pub mod webhook;

@@ -187,3 +187,33 @@ pub trait MediaRecords: Send + Sync {
         dead_lettered: bool,
     ) -> Result<MediaUpdate, PortError>;
 }
+
+/// A media record still waiting for its file, as the sparse `media-pending` index holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMedia {
+    pub job: MediaJob,
+    pub deadline: i64,
+}
+
+/// The sparse index of pending media (no table scan).
+#[async_trait]
+pub trait PendingIndex: Send + Sync {
+    /// Every pending media record of one index partition.
+    async fn pending(&self, shard: &str) -> Result<Vec<PendingMedia>, PortError>;
+}
+
+/// A job received from the dead-letter queue.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub receipt_handle: String,
+    /// `None` when the message is not a readable job.
+    pub job: Option<MediaJob>,
+}
+
+/// The media queue's dead-letter queue.
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    /// Up to ten messages (empty when drained).
+    async fn receive(&self) -> Result<Vec<DeadLetter>, PortError>;
+    async fn delete(&self, receipt_handle: &str) -> Result<(), PortError>;
+}

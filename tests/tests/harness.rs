@@ -109,12 +109,17 @@ async fn assert_matches_template(
         .global_secondary_indexes()
         .iter()
         .map(|g| {
+            let mut projection = json!({"ProjectionType": g.projection().and_then(|p| p.projection_type()).map(|t| t.as_str())});
+            let non_key = g.projection().map(|p| p.non_key_attributes()).unwrap_or_default();
+            if !non_key.is_empty() {
+                projection["NonKeyAttributes"] = json!(non_key);
+            }
             json!({
                 "IndexName": g.index_name(),
                 "KeySchema": g.key_schema().iter()
                     .map(|k| json!({"AttributeName": k.attribute_name(), "KeyType": k.key_type().as_str()}))
                     .collect::<Vec<_>>(),
-                "Projection": {"ProjectionType": g.projection().and_then(|p| p.projection_type()).map(|t| t.as_str())},
+                "Projection": projection,
             })
         })
         .collect();

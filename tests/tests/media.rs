@@ -367,3 +367,85 @@ async fn a_batch_of_ten_with_three_failing_reports_exactly_those() -> TestResult
     assert_eq!(m.webhook.keys("media/").await?.len(), 7);
     Ok(())
 }
+
+/// Moves a record back in time (received_at, media_deadline): what waiting would do.
+async fn age(m: &MediaStack, wamid: &str, received_ago: i64, deadline_in: i64) -> TestResult {
+    let now = wavault::clock::Clock::now_epoch_seconds(&wavault::clock::SystemClock);
+    m.webhook
+        .dynamodb
+        .update_item()
+        .table_name(&m.webhook.stack.table)
+        .key("wamid", AttributeValue::S(wamid.into()))
+        .key("sk", AttributeValue::S("message".into()))
+        .update_expression("SET received_at = :r, media_deadline = :d")
+        .expression_attribute_values(":r", AttributeValue::N((now - received_ago).to_string()))
+        .expression_attribute_values(":d", AttributeValue::N((now + deadline_in).to_string()))
+        .send()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_sweep_reenqueues_stale_media_records_lost_and_dead_lettered_ones() -> TestResult {
+    let m = stack("md-sweep").await?;
+    for (wamid, id) in [
+        ("wamid.S.LOST", "s-lost"),
+        ("wamid.S.STALE", "s-stale"),
+        ("wamid.S.FRESH", "s-fresh"),
+        ("wamid.S.DLQ", "s-dlq"),
+    ] {
+        m.receive_media(wamid, "image", id, "image/jpeg").await?;
+    }
+    let mut jobs = m.webhook.drain_jobs().await?; // the first jobs are "lost"
+    age(&m, "wamid.S.LOST", 8 * 86_400, -60).await?;
+    age(&m, "wamid.S.STALE", 3_600, 3_600).await?;
+    // One job exhausted its retries and sits in the DLQ.
+    jobs.retain(|j| j["wamid"] == "wamid.S.DLQ");
+    m.webhook
+        .sqs
+        .send_message()
+        .queue_url(&m.webhook.stack.dlq_url)
+        .message_body(jobs[0].to_string())
+        .send()
+        .await?;
+
+    let report = match m
+        .fetcher
+        .invoke(serde_json::json!({"action": "sweep"}))
+        .await?
+    {
+        wavault_tests::lambda_emulator::Invocation::Ok(value) => value,
+        other => return Err(format!("sweep failed: {other:?}").into()),
+    };
+    assert_eq!(report["lost"], 1, "{report}");
+    assert_eq!(report["dead_lettered"], 1, "{report}");
+    assert_eq!(report["pending"], 2, "stale + fresh: {report}");
+    assert_eq!(report["at_risk"], 1, "{report}");
+    assert_eq!(report["reenqueued"], 1, "only the stale one: {report}");
+
+    let lost = record(&m, "wamid.S.LOST").await?;
+    assert_eq!(
+        (s(&lost, "media_status"), s(&lost, "media_error")),
+        (Some("failed"), Some("expired-before-archive"))
+    );
+    let dead = record(&m, "wamid.S.DLQ").await?;
+    assert_eq!(
+        (s(&dead, "media_status"), s(&dead, "media_error")),
+        (Some("failed"), Some("dead-lettered"))
+    );
+    assert!(
+        s(&dead, "pending_shard")
+            .unwrap_or_default()
+            .starts_with("dlq#"),
+        "findable for a redrive"
+    );
+    let requeued = m.webhook.drain_jobs().await?;
+    assert_eq!(requeued.len(), 1);
+    assert_eq!(requeued[0]["wamid"], "wamid.S.STALE");
+    let logs = m.fetcher.logs().join("\n");
+    assert!(
+        logs.contains("\"MediaLost\":1") && logs.contains("\"MediaAtRisk\":1"),
+        "metrics emitted"
+    );
+    Ok(())
+}

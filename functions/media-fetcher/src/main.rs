@@ -1,11 +1,13 @@
 //! wavault media fetcher Lambda: SQS media jobs -> Graph -> S3, verified; partial batch failures.
+//! The same function runs the media sweep on its EventBridge schedule (a `Scheduled Event`, or
+//! `{"action": "sweep"}` when invoked by hand).
 
 mod sqs;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use wavault::adapters::aws::{load_sdk_config, AwsClients};
-use wavault::adapters::{archiver_service, sqs::SqsJobQueue};
+use wavault::adapters::{archiver_service, media_sweep_service, sqs::SqsJobQueue};
 use wavault::config::Config;
 use wavault::metrics::EmfMetrics;
 
@@ -28,14 +30,39 @@ async fn main() -> Result<(), Error> {
     let clients = AwsClients::new(&load_sdk_config().await);
     let metrics = Arc::new(EmfMetrics::new("media-fetcher"));
     let archiver = Arc::new(archiver_service(&config, &clients, metrics.clone())?);
+    let sweep = Arc::new(media_sweep_service(&config, &clients, metrics.clone()));
     let postpone = Arc::new(SqsPostpone(SqsJobQueue::new(
         clients.sqs.clone(),
         config.media_queue_url.clone(),
     )));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<sqs::SqsEvent>| {
-        let (archiver, postpone, metrics) = (archiver.clone(), postpone.clone(), metrics.clone());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let (archiver, sweep, postpone, metrics) = (
+            archiver.clone(),
+            sweep.clone(),
+            postpone.clone(),
+            metrics.clone(),
+        );
         async move {
-            let response = sqs::handle(&archiver, postpone.as_ref(), event.payload).await;
+            let response = if event.payload.get("Records").is_some() {
+                let batch: sqs::SqsEvent = serde_json::from_value(event.payload)?;
+                serde_json::to_value(sqs::handle(&archiver, postpone.as_ref(), batch).await)?
+            } else {
+                // The schedule (or an operator): sweep. Errors fail the invocation (alarmed).
+                let report = sweep.run().await?;
+                tracing::info!(
+                    event = "media_sweep",
+                    pending = report.pending,
+                    reenqueued = report.reenqueued,
+                    at_risk = report.at_risk,
+                    lost = report.lost,
+                    dead_lettered = report.dead_lettered
+                );
+                serde_json::json!({
+                    "pending": report.pending, "reenqueued": report.reenqueued,
+                    "at_risk": report.at_risk, "lost": report.lost,
+                    "dead_lettered": report.dead_lettered,
+                })
+            };
             wavault::ports::Metrics::flush(metrics.as_ref());
             Ok::<_, Error>(response)
         }

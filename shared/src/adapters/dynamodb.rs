@@ -238,3 +238,58 @@ impl crate::ports::MediaRecords for DynamoRecordStore {
         }
     }
 }
+
+/// The sparse `media-pending` index of the records table.
+pub const MEDIA_PENDING_INDEX: &str = "media-pending";
+
+#[async_trait]
+impl crate::ports::PendingIndex for DynamoRecordStore {
+    async fn pending(&self, shard: &str) -> Result<Vec<crate::ports::PendingMedia>, PortError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(MEDIA_PENDING_INDEX)
+                .key_condition_expression("pending_shard = :shard")
+                .expression_attribute_values(":shard", s(shard))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify("dynamodb", &e))?;
+            for item in page.items() {
+                let text = |name: &str| match item.get(name) {
+                    Some(AttributeValue::S(v)) => Some(v.clone()),
+                    _ => None,
+                };
+                let number = |name: &str| match item.get(name) {
+                    Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+                    _ => None,
+                };
+                let (Some(wamid), Some(media_id), Some(deadline)) =
+                    (text("wamid"), text("media_id"), number("media_deadline"))
+                else {
+                    continue;
+                };
+                found.push(crate::ports::PendingMedia {
+                    job: crate::media_job::MediaJob {
+                        wamid,
+                        media_id,
+                        media_kind: text("media_kind").unwrap_or_default(),
+                        mime_type: text("media_mime_type"),
+                        sha256: text("media_declared_sha256"),
+                        phone_number_id: text("phone_number_id"),
+                        received_at: number("received_at").unwrap_or(deadline),
+                    },
+                    deadline,
+                });
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(found),
+            }
+        }
+    }
+}

@@ -138,3 +138,30 @@ pub fn archiver_service(
         metrics,
     })
 }
+
+/// Wires the media sweep to AWS.
+pub fn media_sweep_service(
+    config: &crate::config::Config,
+    clients: &aws::AwsClients,
+    metrics: std::sync::Arc<dyn crate::ports::Metrics>,
+) -> crate::sweep::MediaSweep {
+    use std::sync::Arc;
+    let records = Arc::new(dynamodb::DynamoRecordStore::new(
+        clients.dynamodb.clone(),
+        config.records_table.clone(),
+    ));
+    crate::sweep::MediaSweep {
+        index: records.clone(),
+        queue: Arc::new(sqs::SqsJobQueue::new(
+            clients.sqs.clone(),
+            config.media_queue_url.clone(),
+        )),
+        records,
+        dead_letters: config.media_dlq_url.clone().map(|url| {
+            Arc::new(sqs::SqsDeadLetters::new(clients.sqs.clone(), url))
+                as Arc<dyn crate::ports::DeadLetters>
+        }),
+        clock: Arc::new(crate::clock::SystemClock),
+        metrics,
+    }
+}

@@ -96,3 +96,51 @@ impl SqsJobQueue {
         Ok(())
     }
 }
+
+/// The media dead-letter queue, drained by the media sweep.
+pub struct SqsDeadLetters {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsDeadLetters {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: String) -> Self {
+        Self { client, queue_url }
+    }
+}
+
+#[async_trait]
+impl crate::ports::DeadLetters for SqsDeadLetters {
+    async fn receive(&self) -> Result<Vec<crate::ports::DeadLetter>, PortError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .map_err(|e| classify("sqs", &e))?;
+        Ok(output
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                Some(crate::ports::DeadLetter {
+                    receipt_handle: m.receipt_handle()?.to_owned(),
+                    job: m.body().and_then(|b| serde_json::from_str(b).ok()),
+                })
+            })
+            .collect())
+    }
+
+    async fn delete(&self, receipt_handle: &str) -> Result<(), PortError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(|e| classify("sqs", &e))?;
+        Ok(())
+    }
+}
