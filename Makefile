@@ -4,7 +4,7 @@
 CARGO ?= cargo
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap build demo serve test lint bench infra-lint
+.PHONY: help bootstrap build demo serve test lint bench bench-media infra-lint
 
 help:
 	@echo "make demo   - run the ingest pipeline locally (moto + the real webhook binary) and show what happened"
@@ -12,6 +12,7 @@ help:
 	@echo "make test   - the whole test suite (unit, integration against moto, template lint)"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings"
 	@echo "make bench  - the ingest benchmark (figures in README)"
+	@echo "make bench-media - peak RSS / CPU of the release media fetcher on 1, 16, 100 MiB files"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -36,6 +37,10 @@ lint:
 
 bench:
 	$(CARGO) bench -p wavault-shared --bench ingest
+
+bench-media: bootstrap
+	$(CARGO) build --release -p media-fetcher -p webhook
+	WAVAULT_BIN_PROFILE=release $(CARGO) run --release -q -p wavault-tests --bin media-bench
 
 infra-lint: bootstrap
 	@bash scripts/lint-infra.sh

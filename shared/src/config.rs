@@ -145,78 +145,87 @@ fn is_graph_version(version: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+#[path = "tests/config.rs"]
+mod tests;
 
-    fn base() -> HashMap<&'static str, &'static str> {
-        HashMap::from([
-            ("RECORDS_TABLE", "records"),
-            ("ARCHIVE_BUCKET", "archive"),
-            ("MEDIA_QUEUE_URL", "http://127.0.0.1:1/123/media"),
-            ("META_SECRET_ID", "meta"),
-            ("CONTACT_HASH_SECRET_ID", "hash"),
-        ])
+/// What the token rotator reads from its environment. Its own struct because the rotator needs
+/// no table, bucket or queue (least privilege: it is given only the Meta secret and Graph).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotatorConfig {
+    /// `META_SECRET_ID`: the secret whose `access_token` is rotated (scheduled runs).
+    pub meta_secret_id: String,
+    /// `GRAPH_API_BASE_URL`, without a trailing slash.
+    pub graph_api_base_url: String,
+    /// `GRAPH_API_VERSION`, e.g. `v23.0`.
+    pub graph_api_version: String,
+    /// `ROTATION_STRATEGY`: `exchange` (default) or `system_user`.
+    pub rotation_strategy: crate::rotation::RotationStrategy,
+    /// `PHONE_NUMBER_ID`: when set, testSecret reads this phone number with the new token.
+    pub phone_number_id: Option<String>,
+    /// `AWS_ENDPOINT_URL`: an emulator endpoint.
+    pub aws_endpoint_url: Option<String>,
+}
+
+impl RotatorConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_lookup(|name| vars.get(name).cloned())
     }
 
-    fn load(vars: &HashMap<&'static str, &'static str>) -> Result<Config, ConfigError> {
-        Config::from_lookup(|k| vars.get(k).map(|v| v.to_string()))
-    }
-
-    #[test]
-    fn defaults_apply() {
-        let config = load(&base()).unwrap();
-        assert_eq!(config.graph_api_base_url, DEFAULT_GRAPH_API_BASE_URL);
-        assert_eq!(config.graph_api_version, DEFAULT_GRAPH_API_VERSION);
-        assert_eq!(config.retention_days, 30);
-        assert_eq!(config.kms_key_id, None);
-    }
-
-    #[test]
-    fn missing_variables_are_named() {
-        for name in [
-            "RECORDS_TABLE",
-            "ARCHIVE_BUCKET",
-            "MEDIA_QUEUE_URL",
-            "META_SECRET_ID",
-            "CONTACT_HASH_SECRET_ID",
-        ] {
-            let mut vars = base();
-            vars.remove(name);
-            assert_eq!(load(&vars), Err(ConfigError::Missing(name)));
-            vars.insert(name, "  ");
-            assert_eq!(load(&vars), Err(ConfigError::Missing(name)), "blank {name}");
+    /// Reads settings through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let graph_api_base_url = get("GRAPH_API_BASE_URL")
+            .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(graph_api_base_url.starts_with("https://")
+            || graph_api_base_url.starts_with("http://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "GRAPH_API_BASE_URL",
+                reason: "must be an http(s) URL".to_owned(),
+            });
         }
-    }
-
-    #[test]
-    fn invalid_values_are_named() {
-        for (name, value) in [
-            ("RETENTION_DAYS", "thirty"),
-            ("RETENTION_DAYS", "0"),
-            ("MEDIA_DEADLINE_DAYS", "0"),
-            ("GRAPH_API_VERSION", "23"),
-            ("GRAPH_API_VERSION", "v23"),
-            ("GRAPH_API_BASE_URL", "graph.facebook.com"),
-            ("MEDIA_QUEUE_URL", "media-queue"),
-        ] {
-            let mut vars = base();
-            vars.insert(name, value);
-            match load(&vars) {
-                Err(ConfigError::Invalid { name: got, .. }) => assert_eq!(got, name),
-                other => panic!("{name}={value}: {other:?}"),
+        let graph_api_version =
+            get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned());
+        if !is_graph_version(&graph_api_version) {
+            return Err(ConfigError::Invalid {
+                name: "GRAPH_API_VERSION",
+                reason: format!("expected a version like v23.0, got {graph_api_version:?}"),
+            });
+        }
+        let rotation_strategy = match get("ROTATION_STRATEGY") {
+            None => crate::rotation::RotationStrategy::default(),
+            Some(text) => crate::rotation::RotationStrategy::parse(&text).ok_or_else(|| {
+                ConfigError::Invalid {
+                    name: "ROTATION_STRATEGY",
+                    reason: format!("expected exchange or system_user, got {text:?}"),
+                }
+            })?,
+        };
+        let phone_number_id = get("PHONE_NUMBER_ID").map(|id| id.trim().to_owned());
+        if let Some(id) = &phone_number_id {
+            if !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::Invalid {
+                    name: "PHONE_NUMBER_ID",
+                    reason: "expected the numeric id of a WhatsApp phone number (not the number)"
+                        .to_owned(),
+                });
             }
         }
-    }
-
-    #[test]
-    fn trailing_slash_is_trimmed_and_overrides_apply() {
-        let mut vars = base();
-        vars.insert("GRAPH_API_BASE_URL", "http://127.0.0.1:9/");
-        vars.insert("GRAPH_API_VERSION", "v26.0");
-        vars.insert("RETENTION_DAYS", "7");
-        let config = load(&vars).unwrap();
-        assert_eq!(config.graph_api_base_url, "http://127.0.0.1:9");
-        assert_eq!(config.graph_api_version, "v26.0");
-        assert_eq!(config.retention_days, 7);
+        Ok(Self {
+            meta_secret_id: get("META_SECRET_ID").ok_or(ConfigError::Missing("META_SECRET_ID"))?,
+            graph_api_base_url,
+            graph_api_version,
+            rotation_strategy,
+            phone_number_id,
+            aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+        })
     }
 }
+
+#[cfg(test)]
+#[path = "tests/rotator_config.rs"]
+mod rotator_config_tests;

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod ports;
 pub mod records;
 pub mod retention;
+pub mod rotation;
 pub mod samples;
 pub mod secrets;
 pub mod signature;

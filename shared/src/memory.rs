@@ -153,6 +153,8 @@ impl SecretSource for MemorySecrets {
 #[derive(Default)]
 pub struct MemoryMetrics {
     pub counts: Mutex<BTreeMap<&'static str, u64>>,
+    /// The latest value of each gauge.
+    pub gauges: Mutex<BTreeMap<&'static str, f64>>,
 }
 
 impl MemoryMetrics {
@@ -163,12 +165,23 @@ impl MemoryMetrics {
             .and_then(|c| c.get(name).copied())
             .unwrap_or(0)
     }
+
+    /// The latest value of a gauge, if it was ever set.
+    pub fn gauge_value(&self, name: &str) -> Option<f64> {
+        self.gauges.lock().ok().and_then(|g| g.get(name).copied())
+    }
 }
 
 impl Metrics for MemoryMetrics {
     fn count(&self, name: &'static str, value: u64) {
         if let Ok(mut counts) = self.counts.lock() {
             *counts.entry(name).or_insert(0) += value;
+        }
+    }
+
+    fn gauge(&self, name: &'static str, value: f64) {
+        if let Ok(mut gauges) = self.gauges.lock() {
+            gauges.insert(name, value);
         }
     }
 }

@@ -12,6 +12,8 @@ pub const NAMESPACE: &str = "wavault";
 pub struct EmfMetrics {
     function: String,
     counts: Mutex<BTreeMap<&'static str, u64>>,
+    /// Latest value of each gauge (e.g. `TokenDaysToExpiry`), written with the counts.
+    gauges: Mutex<BTreeMap<&'static str, f64>>,
 }
 
 impl EmfMetrics {
@@ -19,6 +21,7 @@ impl EmfMetrics {
         Self {
             function: function.into(),
             counts: Mutex::new(BTreeMap::new()),
+            gauges: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -28,12 +31,29 @@ impl EmfMetrics {
         counts: &BTreeMap<&'static str, u64>,
         timestamp_ms: u128,
     ) -> Option<String> {
-        if counts.is_empty() {
+        Self::document_with_gauges(function, counts, &BTreeMap::new(), timestamp_ms)
+    }
+
+    /// The EMF document for counts (unit `Count`) and gauges (unit `None`); `None` when both are
+    /// empty.
+    pub fn document_with_gauges(
+        function: &str,
+        counts: &BTreeMap<&'static str, u64>,
+        gauges: &BTreeMap<&'static str, f64>,
+        timestamp_ms: u128,
+    ) -> Option<String> {
+        if counts.is_empty() && gauges.is_empty() {
             return None;
         }
         let metrics: Vec<_> = counts
             .keys()
             .map(|name| serde_json::json!({"Name": name, "Unit": "Count"}))
+            .chain(
+                gauges
+                    .iter()
+                    .filter(|(name, value)| !counts.contains_key(*name) && value.is_finite())
+                    .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "None"})),
+            )
             .collect();
         let mut doc = serde_json::json!({
             "_aws": {
@@ -50,6 +70,11 @@ impl EmfMetrics {
             for (name, value) in counts {
                 object.insert((*name).to_owned(), serde_json::json!(value));
             }
+            for (name, value) in gauges {
+                if !counts.contains_key(name) && value.is_finite() {
+                    object.insert((*name).to_owned(), serde_json::json!(value));
+                }
+            }
         }
         Some(doc.to_string())
     }
@@ -62,16 +87,26 @@ impl Metrics for EmfMetrics {
         }
     }
 
+    fn gauge(&self, name: &'static str, value: f64) {
+        if let Ok(mut gauges) = self.gauges.lock() {
+            gauges.insert(name, value);
+        }
+    }
+
     fn flush(&self) {
         let counts = match self.counts.lock() {
             Ok(mut counts) => std::mem::take(&mut *counts),
             Err(_) => return,
         };
+        let gauges = match self.gauges.lock() {
+            Ok(mut gauges) => std::mem::take(&mut *gauges),
+            Err(_) => BTreeMap::new(),
+        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        if let Some(line) = Self::document(&self.function, &counts, now) {
+        if let Some(line) = Self::document_with_gauges(&self.function, &counts, &gauges, now) {
             // EMF must be a line of its own on stdout for CloudWatch to extract it.
             println!("{line}");
         }
@@ -79,25 +114,5 @@ impl Metrics for EmfMetrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn document_names_every_metric_and_its_value() {
-        let mut counts = BTreeMap::new();
-        counts.insert("WebhookAccepted", 1);
-        counts.insert("RecordsCreated", 3);
-        let doc: serde_json::Value =
-            serde_json::from_str(&EmfMetrics::document("webhook", &counts, 5).unwrap()).unwrap();
-        assert_eq!(doc["RecordsCreated"], 3);
-        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "wavault");
-        assert_eq!(
-            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-                .as_array()
-                .unwrap()
-                .len(),
-            2
-        );
-        assert!(EmfMetrics::document("webhook", &BTreeMap::new(), 5).is_none());
-    }
-}
+#[path = "tests/metrics.rs"]
+mod tests;

@@ -73,6 +73,9 @@ pub trait SecretSource: Send + Sync {
 /// Metrics sink (CloudWatch EMF in Lambda). Names only; dimensions never carry user data.
 pub trait Metrics: Send + Sync {
     fn count(&self, name: &'static str, value: u64);
+    /// Records the latest value of a gauge (e.g. `TokenDaysToExpiry`); sinks without gauges
+    /// ignore it.
+    fn gauge(&self, _name: &'static str, _value: f64) {}
     /// Writes what was counted (one EMF line per invocation).
     fn flush(&self) {}
 }
@@ -178,6 +181,9 @@ pub trait MediaRecords: Send + Sync {
         wamid: &str,
         archived: &ArchivedMedia,
     ) -> Result<MediaUpdate, PortError>;
+    /// Back to `pending` under index partition `shard` (the redrive of a dead-lettered job);
+    /// only while `failed` as dead-lettered.
+    async fn mark_pending_again(&self, wamid: &str, shard: &str) -> Result<MediaUpdate, PortError>;
     /// `failed` with a short reason (no user data); only while still `pending`.
     async fn mark_failed(
         &self,

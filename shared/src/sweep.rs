@@ -38,6 +38,34 @@ pub struct MediaSweep {
 }
 
 impl MediaSweep {
+    /// Re-queues dead-lettered media whose deadline still allows (after the cause was fixed):
+    /// back to `pending`, a new job each. Returns how many were re-queued.
+    pub async fn redrive_dead_lettered(&self) -> Result<u64, PortError> {
+        let now = self.clock.now_epoch_seconds();
+        let mut jobs = Vec::new();
+        for shard in 0..PENDING_SHARDS {
+            for letter in self.index.pending(&format!("dlq#{shard}")).await? {
+                if letter.deadline <= now {
+                    continue;
+                }
+                let home = crate::media::pending_shard(&letter.job.wamid);
+                if self
+                    .records
+                    .mark_pending_again(&letter.job.wamid, &home)
+                    .await?
+                    == MediaUpdate::Updated
+                {
+                    jobs.push(letter.job);
+                }
+            }
+        }
+        if !jobs.is_empty() {
+            self.queue.enqueue(&jobs).await?;
+        }
+        self.metrics.count("MediaRedriven", jobs.len() as u64);
+        Ok(jobs.len() as u64)
+    }
+
     pub async fn run(&self) -> Result<SweepReport, PortError> {
         let now = self.clock.now_epoch_seconds();
         let mut report = SweepReport::default();

@@ -352,6 +352,11 @@ impl LambdaProcess {
         self.runtime_api
     }
 
+    /// The function process's id (peak RSS and CPU time are read from /proc by the benchmarks).
+    pub fn pid(&self) -> Option<u32> {
+        self.supervisor.pid()
+    }
+
     /// `AWS_LAMBDA_FUNCTION_NAME`.
     pub fn function_name(&self) -> &str {
         &self.function_name

@@ -20,6 +20,7 @@ pub mod local_stack;
 pub mod media_stack;
 pub mod moto;
 mod process;
+pub mod rotation_stack;
 mod serve;
 pub mod template;
 pub mod webhook_stack;

@@ -74,6 +74,11 @@ impl MediaStack {
     /// deletes the ones it did not report as failures (as the event source mapping does). Failed
     /// ones are made visible again at once, so a test can run the next round without waiting.
     pub async fn fetch_round(&self) -> Result<FetchRound> {
+        self.fetch_round_with(&self.fetcher).await
+    }
+
+    /// [`fetch_round`](Self::fetch_round) with another fetcher process over the same resources.
+    pub async fn fetch_round_with(&self, fetcher: &LambdaProcess) -> Result<FetchRound> {
         let queue = &self.webhook.stack.queue_url;
         let sqs = &self.webhook.sqs;
         let received = sqs
@@ -117,7 +122,7 @@ impl MediaStack {
                 retried: Vec::new(),
             });
         }
-        let response = match self.fetcher.invoke(json!({ "Records": records })).await? {
+        let response = match fetcher.invoke(json!({ "Records": records })).await? {
             Invocation::Ok(value) => value,
             other => return Err(Error::Emulator(format!("fetcher failed: {other:?}"))),
         };

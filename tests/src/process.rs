@@ -39,6 +39,7 @@ pub(crate) struct Supervisor {
     exit: watch::Receiver<Option<String>>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    pid: Option<u32>,
 }
 
 impl Supervisor {
@@ -49,7 +50,7 @@ impl Supervisor {
         sidecar: Option<Sidecar>,
         name: &str,
     ) -> Result<Self> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<()>>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<Option<u32>>>();
         let (exit_tx, exit_rx) = watch::channel(None);
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         let thread = std::thread::Builder::new()
@@ -62,9 +63,13 @@ impl Supervisor {
             exit: exit_rx,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
+            pid: None,
         };
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(supervisor),
+            Ok(Ok(pid)) => {
+                supervisor.pid = pid;
+                Ok(supervisor)
+            }
             Ok(Err(e)) => {
                 supervisor.stop();
                 Err(Error::Io {
@@ -79,6 +84,11 @@ impl Supervisor {
                 )))
             }
         }
+    }
+
+    /// The child's process id (for resource measurements such as peak RSS).
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.pid
     }
 
     /// `Some(description)` once the child has exited.
@@ -116,7 +126,7 @@ fn supervise(
     cmd: std::process::Command,
     output: Output,
     sidecar: Option<Sidecar>,
-    ready: std::sync::mpsc::Sender<io::Result<()>>,
+    ready: std::sync::mpsc::Sender<io::Result<Option<u32>>>,
     exit: watch::Sender<Option<String>>,
     shutdown: oneshot::Receiver<()>,
 ) {
@@ -166,7 +176,7 @@ fn supervise(
                 )));
             }
         }
-        let _ = ready.send(Ok(()));
+        let _ = ready.send(Ok(child.id()));
 
         let mut shutdown = shutdown;
         let mut shutdown_requested = false;

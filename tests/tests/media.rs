@@ -449,3 +449,27 @@ async fn the_sweep_reenqueues_stale_media_records_lost_and_dead_lettered_ones() 
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_slow_download_still_streams_through() -> TestResult {
+    let m = stack("md-slow").await?;
+    let data = bytes(512 * 1024, 11);
+    m.graph.add_media(
+        "m-slow",
+        data.clone(),
+        "audio/ogg; codecs=opus",
+        MediaBehaviour::Slow {
+            delay_ms_per_chunk: 40,
+            chunk: 64 * 1024,
+        },
+    );
+    m.receive_media("wamid.M.SLOW", "audio", "m-slow", "audio/ogg; codecs=opus")
+        .await?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    assert_archived(&m, "wamid.M.SLOW", &data).await?;
+    let key = s(&record(&m, "wamid.M.SLOW").await?, "media_key")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(key.ends_with("/m-slow.ogg"), "{key}");
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! wavault media fetcher Lambda: SQS media jobs -> Graph -> S3, verified; partial batch failures.
 //! The same function runs the media sweep on its EventBridge schedule (a `Scheduled Event`, or
-//! `{"action": "sweep"}` when invoked by hand).
+//! `{"action": "sweep"}` when invoked by hand) and the redrive of dead-lettered media
+//! (`{"action": "redrive-dead-lettered"}`).
 
 mod sqs;
 
@@ -46,6 +47,13 @@ async fn main() -> Result<(), Error> {
             let response = if event.payload.get("Records").is_some() {
                 let batch: sqs::SqsEvent = serde_json::from_value(event.payload)?;
                 serde_json::to_value(sqs::handle(&archiver, postpone.as_ref(), batch).await)?
+            } else if event.payload.get("action").and_then(|a| a.as_str())
+                == Some("redrive-dead-lettered")
+            {
+                // The operator's redrive (README runbook "DLQ not empty").
+                let redriven = sweep.redrive_dead_lettered().await?;
+                tracing::info!(event = "media_redrive", redriven);
+                serde_json::json!({ "redriven": redriven })
             } else {
                 // The schedule (or an operator): sweep. Errors fail the invocation (alarmed).
                 let report = sweep.run().await?;

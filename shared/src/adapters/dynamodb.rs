@@ -194,6 +194,36 @@ impl crate::ports::MediaRecords for DynamoRecordStore {
         }
     }
 
+    async fn mark_pending_again(
+        &self,
+        wamid: &str,
+        shard: &str,
+    ) -> Result<crate::ports::MediaUpdate, PortError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("wamid", s(wamid))
+            .key("sk", s("message"))
+            .update_expression(
+                "SET media_status = :pending, pending_shard = :shard REMOVE media_error, failed_at",
+            )
+            .condition_expression("media_status = :failed AND begins_with(pending_shard, :dlq)")
+            .expression_attribute_values(":pending", s(MediaStatus::Pending.as_str()))
+            .expression_attribute_values(":failed", s(MediaStatus::Failed.as_str()))
+            .expression_attribute_values(":shard", s(shard))
+            .expression_attribute_values(":dlq", s("dlq#"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(crate::ports::MediaUpdate::Updated),
+            Err(error) if is_conditional_failure(&error) => {
+                Ok(crate::ports::MediaUpdate::Unchanged)
+            }
+            Err(error) => Err(classify("dynamodb", &error)),
+        }
+    }
+
     async fn mark_failed(
         &self,
         wamid: &str,

@@ -3,6 +3,8 @@
 pub mod aws;
 pub mod dynamodb;
 pub mod graph_http;
+pub mod graph_tokens;
+pub mod rotation_aws;
 pub mod s3;
 pub mod secretsmanager;
 pub mod sqs;
@@ -49,6 +51,23 @@ where
     }
 }
 
+/// The one cache every reader of the Meta secret goes through (TTL, forced refresh).
+pub fn meta_secret_cache(
+    config: &crate::config::Config,
+    clients: &aws::AwsClients,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+) -> std::sync::Arc<crate::secrets::SecretCache<crate::secrets::MetaSecret>> {
+    std::sync::Arc::new(crate::secrets::SecretCache::new(
+        std::sync::Arc::new(secretsmanager::SecretsManagerSource::new(
+            clients.secretsmanager.clone(),
+        )),
+        clock,
+        config.meta_secret_id.clone(),
+        crate::secrets::DEFAULT_SECRET_TTL_SECONDS,
+        crate::secrets::parse_meta_secret,
+    ))
+}
+
 /// Wires the webhook use case to AWS: one place, shared by the Lambda and the tools.
 pub fn ingest_service(
     config: &crate::config::Config,
@@ -56,7 +75,7 @@ pub fn ingest_service(
     metrics: std::sync::Arc<dyn crate::ports::Metrics>,
 ) -> crate::ingest::Ingest {
     use crate::clock::{Clock, SystemClock};
-    use crate::secrets::{self, SecretCache, DEFAULT_SECRET_TTL_SECONDS};
+    use crate::secrets::{self, SecretCache};
     use std::sync::Arc;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -77,13 +96,7 @@ pub fn ingest_service(
             clients.sqs.clone(),
             config.media_queue_url.clone(),
         )),
-        meta_secret: Arc::new(SecretCache::new(
-            source.clone(),
-            clock.clone(),
-            config.meta_secret_id.clone(),
-            DEFAULT_SECRET_TTL_SECONDS,
-            secrets::parse_meta_secret,
-        )),
+        meta_secret: meta_secret_cache(config, clients, clock.clone()),
         // The hash key never rotates (that would orphan every contact index): cache it for the
         // life of the instance.
         contact_hash_key: Arc::new(SecretCache::new(
@@ -107,7 +120,6 @@ pub fn archiver_service(
     metrics: std::sync::Arc<dyn crate::ports::Metrics>,
 ) -> Result<crate::archive::Archiver, graph_http::GraphClientBuildError> {
     use crate::clock::{Clock, SystemClock};
-    use crate::secrets::{self, SecretCache, DEFAULT_SECRET_TTL_SECONDS};
     use std::sync::Arc;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -125,15 +137,7 @@ pub fn archiver_service(
             clients.dynamodb.clone(),
             config.records_table.clone(),
         )),
-        meta_secret: Arc::new(SecretCache::new(
-            Arc::new(secretsmanager::SecretsManagerSource::new(
-                clients.secretsmanager.clone(),
-            )),
-            clock.clone(),
-            config.meta_secret_id.clone(),
-            DEFAULT_SECRET_TTL_SECONDS,
-            secrets::parse_meta_secret,
-        )),
+        meta_secret: meta_secret_cache(config, clients, clock.clone()),
         clock,
         metrics,
     })
@@ -164,4 +168,26 @@ pub fn media_sweep_service(
         clock: Arc::new(crate::clock::SystemClock),
         metrics,
     }
+}
+
+/// Wires the token rotator to Secrets Manager and the Graph API.
+pub fn rotator_service(
+    config: &crate::config::RotatorConfig,
+    clients: &aws::AwsClients,
+    metrics: std::sync::Arc<dyn crate::ports::Metrics>,
+) -> Result<crate::rotation::Rotator, graph_http::GraphClientBuildError> {
+    use std::sync::Arc;
+    Ok(crate::rotation::Rotator {
+        secrets: Arc::new(rotation_aws::SecretsManagerVersions::new(
+            clients.secretsmanager.clone(),
+        )),
+        graph: Arc::new(graph_tokens::HttpTokenGraph::new(
+            &config.graph_api_base_url,
+            &config.graph_api_version,
+        )?),
+        clock: Arc::new(crate::clock::SystemClock),
+        metrics,
+        strategy: config.rotation_strategy,
+        phone_number_id: config.phone_number_id.clone(),
+    })
 }

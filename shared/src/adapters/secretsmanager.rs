@@ -21,6 +21,9 @@ impl SecretSource for SecretsManagerSource {
             .client
             .get_secret_value()
             .secret_id(secret_id)
+            // AWS's default, stated: moto 5.2.5 otherwise keeps answering with the version that was
+            // current before a rotation moved the AWSCURRENT stage.
+            .version_stage("AWSCURRENT")
             .send()
             .await
             .map_err(|e| classify("secretsmanager", &e))?;
