@@ -363,7 +363,9 @@ impl Archiver {
         let cap = declared.unwrap_or(MAX_MEDIA_BYTES).min(MAX_MEDIA_BYTES);
         let mut hasher = Sha256::new();
         let mut received: u64 = 0;
-        let mut part = BytesMut::with_capacity(PART_SIZE);
+        // One exactly-sized buffer per part (no growth, no shared tails): memory is the parts in
+        // flight plus the one being filled, whatever the file size.
+        let mut part: Vec<u8> = Vec::with_capacity(PART_SIZE);
         let mut part_number = 0;
         // Uploads run as tasks so they progress while the download is read.
         let mut in_flight: FuturesUnordered<
@@ -373,7 +375,7 @@ impl Archiver {
 
         let mut finished = false;
         while !finished {
-            match download.body.next().await {
+            let mut chunk = match download.body.next().await {
                 Some(chunk) => {
                     let chunk = chunk.map_err(AttemptError::Graph)?;
                     received += chunk.len() as u64;
@@ -381,24 +383,34 @@ impl Archiver {
                         return Err(AttemptError::TooLarge);
                     }
                     hasher.update(&chunk);
-                    part.extend_from_slice(&chunk);
+                    chunk
                 }
-                None => finished = true,
-            }
-            while part.len() >= PART_SIZE || (finished && !part.is_empty()) {
-                let take = part.len().min(PART_SIZE);
-                let body: Bytes = part.split_to(take).freeze();
-                part_number += 1;
-                if in_flight.len() >= PARTS_IN_FLIGHT {
-                    if let Some(joined) = in_flight.next().await {
-                        done.push(joined_part(joined)?);
+                None => {
+                    finished = true;
+                    Bytes::new()
+                }
+            };
+            loop {
+                let take = (PART_SIZE - part.len()).min(chunk.len());
+                part.extend_from_slice(&chunk.split_to(take));
+                if part.len() == PART_SIZE || (finished && !part.is_empty()) {
+                    let next = if finished { 0 } else { PART_SIZE };
+                    let body = Bytes::from(std::mem::replace(&mut part, Vec::with_capacity(next)));
+                    part_number += 1;
+                    if in_flight.len() >= PARTS_IN_FLIGHT {
+                        if let Some(joined) = in_flight.next().await {
+                            done.push(joined_part(joined)?);
+                        }
                     }
+                    let (store, key, upload_id) =
+                        (self.store.clone(), key.to_owned(), upload_id.to_owned());
+                    in_flight.push(tokio::spawn(async move {
+                        store.upload_part(&key, &upload_id, part_number, body).await
+                    }));
                 }
-                let (store, key, upload_id) =
-                    (self.store.clone(), key.to_owned(), upload_id.to_owned());
-                in_flight.push(tokio::spawn(async move {
-                    store.upload_part(&key, &upload_id, part_number, body).await
-                }));
+                if chunk.is_empty() {
+                    break;
+                }
             }
         }
         while let Some(joined) = in_flight.next().await {

@@ -24,8 +24,26 @@ impl sqs::Postpone for SqsPostpone {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+/// Part buffers are 8 MiB; glibc's adaptive mmap threshold would otherwise move them onto the
+/// heap after the first free, where fragmentation makes RSS grow with the file size. Fixed
+/// thresholds keep every part buffer mmapped (returned to the OS when freed) and arenas few.
+fn bound_allocator() {
+    // SAFETY: mallopt only adjusts allocator parameters; called once before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+fn main() -> Result<(), Error> {
+    bound_allocator();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let clients = AwsClients::new(&load_sdk_config().await);

@@ -54,6 +54,28 @@ pub enum GraphClientBuildError {
     Client(String),
 }
 
+/// Parses and checks `GRAPH_API_BASE_URL` and `GRAPH_API_VERSION` once, for every Graph client.
+pub(crate) fn validated_base(base_url: &str, version: &str) -> Result<Url, GraphClientBuildError> {
+    let base = Url::parse(base_url).map_err(|_| GraphClientBuildError::BaseUrl("unparseable"))?;
+    if base.scheme() != "https" && base.scheme() != "http" {
+        return Err(GraphClientBuildError::BaseUrl(
+            "scheme must be http or https",
+        ));
+    }
+    if base.cannot_be_a_base() || base.host_str().is_none() {
+        return Err(GraphClientBuildError::BaseUrl("no host"));
+    }
+    if base.query().is_some() || base.fragment().is_some() {
+        return Err(GraphClientBuildError::BaseUrl(
+            "must not carry a query or fragment",
+        ));
+    }
+    if version.is_empty() || version.contains(['/', '?', '#']) {
+        return Err(GraphClientBuildError::Version(version.to_owned()));
+    }
+    Ok(base)
+}
+
 /// [`GraphMedia`] over HTTPS.
 #[derive(Debug, Clone)]
 pub struct HttpGraphClient {
@@ -67,24 +89,7 @@ pub struct HttpGraphClient {
 impl HttpGraphClient {
     /// Builds the client for `base_url` (`http(s)://host[:port][/path]`) and `version` (`v23.0`).
     pub fn new(base_url: &str, version: &str) -> Result<Self, GraphClientBuildError> {
-        let base =
-            Url::parse(base_url).map_err(|_| GraphClientBuildError::BaseUrl("unparseable"))?;
-        if base.scheme() != "https" && base.scheme() != "http" {
-            return Err(GraphClientBuildError::BaseUrl(
-                "scheme must be http or https",
-            ));
-        }
-        if base.cannot_be_a_base() || base.host_str().is_none() {
-            return Err(GraphClientBuildError::BaseUrl("no host"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(GraphClientBuildError::BaseUrl(
-                "must not carry a query or fragment",
-            ));
-        }
-        if version.is_empty() || version.contains(['/', '?', '#']) {
-            return Err(GraphClientBuildError::Version(version.to_owned()));
-        }
+        let base = validated_base(base_url, version)?;
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)

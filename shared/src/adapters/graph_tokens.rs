@@ -21,10 +21,8 @@ use super::graph_http::{GraphClientBuildError, CONNECT_TIMEOUT, MAX_JSON_BODY, U
 use crate::graph::{classify, GraphError, GraphErrorKind};
 use crate::rotation::{AccessToken, AppCredentials, IssuedToken, TokenGraph, TokenInfo};
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Response, Url};
-use sha2::Sha256;
 use std::time::Duration;
 
 /// Each token call (small JSON documents) must finish within this.
@@ -40,37 +38,16 @@ pub struct HttpTokenGraph {
 
 /// `appsecret_proof`: lowercase hex HMAC-SHA256 of `token`, keyed by the app secret.
 pub fn appsecret_proof(app_secret: &str, token: &AccessToken) -> String {
-    // HMAC takes keys of any length: this cannot fail; an empty proof would only be refused.
-    match Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()) {
-        Ok(mut mac) => {
-            mac.update(token.expose().as_bytes());
-            hex::encode(mac.finalize().into_bytes())
-        }
-        Err(_) => String::new(),
-    }
+    // The same HMAC-SHA256 as webhook signatures; it cannot fail (an empty proof would be refused).
+    crate::signature::sign(app_secret.as_bytes(), token.expose().as_bytes())
+        .map(hex::encode)
+        .unwrap_or_default()
 }
 
 impl HttpTokenGraph {
     /// Builds the client for `base_url` (`http(s)://host[:port][/path]`) and `version` (`v23.0`).
     pub fn new(base_url: &str, version: &str) -> Result<Self, GraphClientBuildError> {
-        let base =
-            Url::parse(base_url).map_err(|_| GraphClientBuildError::BaseUrl("unparseable"))?;
-        if base.scheme() != "https" && base.scheme() != "http" {
-            return Err(GraphClientBuildError::BaseUrl(
-                "scheme must be http or https",
-            ));
-        }
-        if base.cannot_be_a_base() || base.host_str().is_none() {
-            return Err(GraphClientBuildError::BaseUrl("no host"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(GraphClientBuildError::BaseUrl(
-                "must not carry a query or fragment",
-            ));
-        }
-        if version.is_empty() || version.contains(['/', '?', '#']) {
-            return Err(GraphClientBuildError::Version(version.to_owned()));
-        }
+        let base = super::graph_http::validated_base(base_url, version)?;
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
