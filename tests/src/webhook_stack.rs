@@ -265,7 +265,14 @@ pub fn spawn_function(
         env.retain(|(k, _)| k != key);
         env.push(((*key).to_owned(), (*value).to_owned()));
     }
-    LambdaProcess::spawn(&function_binary(name)?, &env)
+    // Generous: moto answers one request at a time, and a 1000-update batch on a busy 2-core CI
+    // machine can take a minute there (on DynamoDB it takes well under a second).
+    let config = crate::lambda_emulator::LambdaConfig {
+        function_name: Some(name.to_owned()),
+        timeout: std::time::Duration::from_secs(300),
+        ..Default::default()
+    };
+    LambdaProcess::spawn_with(&function_binary(name)?, &env, config)
 }
 
 fn spawn_webhook(
