@@ -268,7 +268,7 @@ async fn error_response(response: Response, on_download_url: bool) -> GraphError
 }
 
 /// The first [`MAX_JSON_BODY`] bytes of the body (the rest is dropped with the connection).
-async fn read_bounded(mut response: Response) -> reqwest::Result<Vec<u8>> {
+pub(crate) async fn read_bounded(mut response: Response) -> reqwest::Result<Vec<u8>> {
     let mut body = Vec::new();
     while body.len() < MAX_JSON_BODY {
         match response.chunk().await? {

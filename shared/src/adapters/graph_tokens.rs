@@ -17,12 +17,12 @@
 //! - Error answers are classified with [`classify`] from Graph's `error.code`; reasons are our own
 //!   words (never Meta's message). A 2xx answer without the expected fields is Transient.
 
-use super::graph_http::{GraphClientBuildError, CONNECT_TIMEOUT, MAX_JSON_BODY, USER_AGENT};
+use super::graph_http::{read_bounded, GraphClientBuildError, CONNECT_TIMEOUT, USER_AGENT};
 use crate::graph::{classify, GraphError, GraphErrorKind};
 use crate::rotation::{AccessToken, AppCredentials, IssuedToken, TokenGraph, TokenInfo};
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::{Response, Url};
+use reqwest::Url;
 use std::time::Duration;
 
 /// Each token call (small JSON documents) must finish within this.
@@ -312,21 +312,6 @@ fn graph_error_code(body: &[u8]) -> Option<i64> {
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
-}
-
-/// The first [`MAX_JSON_BODY`] bytes of the body.
-async fn read_bounded(mut response: Response) -> reqwest::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while body.len() < MAX_JSON_BODY {
-        match response.chunk().await? {
-            Some(chunk) => {
-                let room = MAX_JSON_BODY - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            None => break,
-        }
-    }
-    Ok(body)
 }
 
 fn malformed(status: u16) -> GraphError {
