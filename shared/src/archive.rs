@@ -12,8 +12,8 @@ use crate::graph::{Download, GraphError, GraphErrorKind, GraphMedia, MediaInfo};
 use crate::media::{decode_sha256, media_key, MAX_MEDIA_BYTES};
 use crate::media_job::MediaJob;
 use crate::ports::{
-    ArchivedMedia, MediaRecords, MediaStore, MediaUpdate, Metrics, ObjectMeta, PortError,
-    PutResult, UploadedPart,
+    ArchivedMedia, MediaRecords, MediaStore, MediaUpdate, Metrics, ObjectMeta, PartStream,
+    PortError, PutResult, UploadedPart,
 };
 use crate::records::MediaStatus;
 use crate::secrets::{MetaSecret, SecretCache, SecretError};
@@ -24,8 +24,11 @@ use std::sync::Arc;
 
 /// Part size of multipart uploads (S3's minimum is 5 MiB); also the single-PutObject limit.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
-/// Parts uploading at once: with the part being filled, memory is about 3 x `PART_SIZE`.
+/// Parts uploading at once. Streamed parts cost a few chunks each; buffered parts (size not
+/// declared) cost `PART_SIZE` each, plus the one being filled.
 pub const PARTS_IN_FLIGHT: usize = 2;
+/// Download chunks queued per streamed part before the download waits for the upload.
+const CHUNKS_BUFFERED_PER_PART: usize = 4;
 
 /// What became of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,9 +321,16 @@ impl Archiver {
             .begin_multipart(key, &meta)
             .await
             .map_err(AttemptError::Store)?;
-        let result = self
-            .upload_parts(key, &upload_id, download, expected, declared)
-            .await;
+        let result = match declared {
+            Some(size) => {
+                self.stream_parts(key, &upload_id, download, expected, size)
+                    .await
+            }
+            None => {
+                self.upload_buffered_parts(key, &upload_id, download, expected)
+                    .await
+            }
+        };
         match result {
             Ok((parts, digest, bytes)) => {
                 meta.sha256_hex = hex::encode(digest);
@@ -352,15 +362,136 @@ impl Archiver {
         }
     }
 
-    async fn upload_parts(
+    /// Streams every part from the download into its UploadPart while the bytes arrive, so
+    /// memory holds a few chunks per part whatever the part size. Needs the size up front (Meta
+    /// declares `file_size`): each part's length is announced when its upload starts.
+    async fn stream_parts(
         &self,
         key: &str,
         upload_id: &str,
         mut download: Download,
         expected: Option<[u8; 32]>,
-        declared: Option<u64>,
+        declared: u64,
     ) -> Result<(Vec<UploadedPart>, [u8; 32], u64), AttemptError> {
-        let cap = declared.unwrap_or(MAX_MEDIA_BYTES).min(MAX_MEDIA_BYTES);
+        let mut in_flight = FuturesUnordered::new();
+        let mut done: Vec<UploadedPart> = Vec::new();
+        let fed = self
+            .feed_parts(
+                key,
+                upload_id,
+                &mut download,
+                declared,
+                &mut in_flight,
+                &mut done,
+            )
+            .await;
+        // Every part task ends before we return, so an abort never races a part upload.
+        let mut part_failure = None;
+        while let Some(joined) = in_flight.next().await {
+            match joined_part(joined) {
+                Ok(part) => done.push(part),
+                Err(error) => {
+                    part_failure.get_or_insert(error);
+                }
+            }
+        }
+        let hasher = fed?;
+        if let Some(error) = part_failure {
+            return Err(error);
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        if expected.is_some_and(|e| e != digest) {
+            return Err(AttemptError::Sha256Mismatch);
+        }
+        done.sort_by_key(|p| p.part_number);
+        Ok((done, digest, declared))
+    }
+
+    /// Reads the download and hands each part's share to its own upload task; returns the
+    /// whole-file hasher once exactly `declared` bytes went through and nothing followed.
+    async fn feed_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        download: &mut Download,
+        declared: u64,
+        in_flight: &mut FuturesUnordered<PartTask>,
+        done: &mut Vec<UploadedPart>,
+    ) -> Result<Sha256, AttemptError> {
+        let mut hasher = Sha256::new();
+        let mut carry = Bytes::new();
+        let mut offset: u64 = 0;
+        let mut part_number: i32 = 0;
+        while offset < declared {
+            // Bounded parts in flight: the one being fed plus those awaiting S3's answer.
+            while in_flight.len() >= PARTS_IN_FLIGHT {
+                if let Some(joined) = in_flight.next().await {
+                    done.push(joined_part(joined)?);
+                }
+            }
+            let length = (declared - offset).min(PART_SIZE as u64);
+            part_number += 1;
+            let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_BUFFERED_PER_PART);
+            let (store, task_key, task_upload_id) =
+                (self.store.clone(), key.to_owned(), upload_id.to_owned());
+            let number = part_number;
+            in_flight.push(tokio::spawn(async move {
+                store
+                    .upload_part_stream(
+                        &task_key,
+                        &task_upload_id,
+                        number,
+                        PartStream { length, chunks },
+                    )
+                    .await
+            }));
+            let mut sent: u64 = 0;
+            while sent < length {
+                let mut chunk = if carry.is_empty() {
+                    match download.body.next().await {
+                        Some(chunk) => {
+                            let chunk = chunk.map_err(AttemptError::Graph)?;
+                            hasher.update(&chunk);
+                            chunk
+                        }
+                        // Dropping the sender fails the part: it announced more bytes.
+                        None => return Err(AttemptError::Truncated),
+                    }
+                } else {
+                    std::mem::take(&mut carry)
+                };
+                let take = (length - sent).min(chunk.len() as u64) as usize;
+                let piece = chunk.split_to(take);
+                carry = chunk;
+                sent += take as u64;
+                if sender.send(piece).await.is_err() {
+                    // The part's upload already failed; its task reports why.
+                    return Err(part_error(in_flight).await);
+                }
+            }
+            offset += length;
+        }
+        if !carry.is_empty() {
+            return Err(AttemptError::TooLarge);
+        }
+        while let Some(chunk) = download.body.next().await {
+            if !chunk.map_err(AttemptError::Graph)?.is_empty() {
+                return Err(AttemptError::TooLarge);
+            }
+        }
+        Ok(hasher)
+    }
+
+    /// Size unknown (no `file_size`, chunked download): parts are buffered, since a part's
+    /// length must be known when its upload starts.
+    async fn upload_buffered_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        mut download: Download,
+        expected: Option<[u8; 32]>,
+    ) -> Result<(Vec<UploadedPart>, [u8; 32], u64), AttemptError> {
+        let cap = MAX_MEDIA_BYTES;
         let mut hasher = Sha256::new();
         let mut received: u64 = 0;
         // One exactly-sized buffer per part (no growth, no shared tails): memory is the parts in
@@ -416,9 +547,6 @@ impl Archiver {
         while let Some(joined) = in_flight.next().await {
             done.push(joined_part(joined)?);
         }
-        if declared.is_some_and(|size| received < size) {
-            return Err(AttemptError::Truncated);
-        }
         if received == 0 {
             return Err(AttemptError::Truncated);
         }
@@ -429,6 +557,22 @@ impl Archiver {
         done.sort_by_key(|p| p.part_number);
         Ok((done, digest, received))
     }
+}
+
+/// A part upload running as its own task.
+type PartTask = tokio::task::JoinHandle<Result<UploadedPart, PortError>>;
+
+/// The first failure among the part tasks (one of them stopped reading its bytes).
+async fn part_error(in_flight: &mut FuturesUnordered<PartTask>) -> AttemptError {
+    while let Some(joined) = in_flight.next().await {
+        if let Err(error) = joined_part(joined) {
+            return error;
+        }
+    }
+    AttemptError::Store(PortError::Failed {
+        service: "s3",
+        detail: "a part upload stopped reading".to_owned(),
+    })
 }
 
 /// A finished part-upload task: its part, or why it failed (a panicked task counts as a store

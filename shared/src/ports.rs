@@ -112,6 +112,15 @@ pub struct UploadedPart {
     pub checksum_sha256: Option<String>,
 }
 
+/// One part's bytes as the download delivers them: exactly `length` bytes, then the channel
+/// closes. Streaming a part straight from the download keeps the fetcher's memory independent of
+/// the part size (a buffered part would cost `PART_SIZE` per part in flight).
+#[derive(Debug)]
+pub struct PartStream {
+    pub length: u64,
+    pub chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+}
+
 /// The archive bucket's media objects.
 #[async_trait]
 pub trait MediaStore: Send + Sync {
@@ -136,6 +145,15 @@ pub trait MediaStore: Send + Sync {
         upload_id: &str,
         part_number: i32,
         body: bytes::Bytes,
+    ) -> Result<UploadedPart, PortError>;
+    /// Uploads one part of known length while its bytes still arrive (S3 checksums it in transit
+    /// with a trailing checksum). A stream that closes short fails the part.
+    async fn upload_part_stream(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        part: PartStream,
     ) -> Result<UploadedPart, PortError>;
     /// Completes the upload, then writes the final metadata (`meta.sha256_hex` is only known
     /// now) onto the object.

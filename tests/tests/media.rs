@@ -133,6 +133,77 @@ async fn large_and_chunked_files_stream_through_multipart() -> TestResult {
 }
 
 #[tokio::test]
+async fn large_files_that_go_wrong_mid_stream_leave_no_object_and_no_open_upload() -> TestResult {
+    // Declared sizes above one part take the streamed multipart path: each failure must surface
+    // there as it does for small files, with the upload aborted.
+    let m = stack("md-large-bad").await?;
+    let mib = 1024 * 1024;
+    m.graph.add_media(
+        "m-big-over",
+        bytes(12 * mib, 11),
+        "video/mp4",
+        MediaBehaviour::Oversized {
+            declared: Some(9 * mib as u64),
+        },
+    );
+    m.graph.add_media(
+        "m-big-cut",
+        bytes(17 * mib, 12),
+        "video/mp4",
+        MediaBehaviour::Truncated {
+            after: 9 * mib as u64,
+        },
+    );
+    m.graph.add_media(
+        "m-big-sha",
+        bytes(10 * mib, 13),
+        "video/mp4",
+        MediaBehaviour::WrongSha256,
+    );
+    for (wamid, id) in [
+        ("wamid.M.BIGOVER", "m-big-over"),
+        ("wamid.M.BIGCUT", "m-big-cut"),
+        ("wamid.M.BIGSHA", "m-big-sha"),
+    ] {
+        m.receive_media(wamid, "video", id, "video/mp4").await?;
+    }
+    let round = m.fetch_round().await?;
+    assert_eq!(
+        round.retried,
+        vec!["m-big-cut"],
+        "only the cut download retries"
+    );
+    let over = record(&m, "wamid.M.BIGOVER").await?;
+    assert_eq!(s(&over, "media_status"), Some("failed"));
+    assert!(s(&over, "media_error")
+        .unwrap_or_default()
+        .contains("larger than declared"));
+    let sha = record(&m, "wamid.M.BIGSHA").await?;
+    assert_eq!(s(&sha, "media_status"), Some("failed"));
+    assert!(s(&sha, "media_error")
+        .unwrap_or_default()
+        .contains("sha256 mismatch"));
+    assert_eq!(m.graph.download_calls("m-big-sha"), 2);
+    assert_eq!(
+        s(&record(&m, "wamid.M.BIGCUT").await?, "media_status"),
+        Some("pending")
+    );
+    assert!(
+        m.webhook.keys("media/").await?.is_empty(),
+        "nothing incomplete or unverified is visible"
+    );
+    let uploads = m
+        .webhook
+        .s3
+        .list_multipart_uploads()
+        .bucket(&m.webhook.stack.bucket)
+        .send()
+        .await?;
+    assert!(uploads.uploads().is_empty(), "every upload aborted");
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_expired_url_is_fetched_again_once() -> TestResult {
     let m = stack("md-url").await?;
     let data = bytes(50_000, 2);

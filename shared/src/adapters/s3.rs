@@ -2,7 +2,8 @@
 
 use super::classify;
 use crate::ports::{
-    Journal, JournalWrite, MediaStore, ObjectMeta, PortError, PutResult, StoredObject, UploadedPart,
+    Journal, JournalWrite, MediaStore, ObjectMeta, PartStream, PortError, PutResult, StoredObject,
+    UploadedPart,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -209,6 +210,43 @@ impl MediaStore for S3MediaStore {
         })
     }
 
+    async fn upload_part_stream(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        part: PartStream,
+    ) -> Result<UploadedPart, PortError> {
+        let length = part.length;
+        // The body waits on the download whenever Meta is slower than S3; that is not a stalled
+        // upload (the download has its own timeouts), so upload stall detection is off here.
+        let patience = aws_sdk_s3::config::Builder::default().stalled_stream_protection(
+            aws_sdk_s3::config::StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .build(),
+        );
+        let output = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .content_length(length as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .body(ByteStream::from_body_1_x(PartBody::from(part)))
+            .customize()
+            .config_override(patience)
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        Ok(UploadedPart {
+            part_number,
+            etag: output.e_tag().unwrap_or_default().to_owned(),
+            checksum_sha256: output.checksum_sha256().map(str::to_owned),
+        })
+    }
+
     async fn complete_multipart(
         &self,
         key: &str,
@@ -280,5 +318,59 @@ impl MediaStore for S3MediaStore {
             .await
             .map_err(|e| classify("s3", &e))?;
         Ok(())
+    }
+}
+
+/// An HTTP body over a [`PartStream`] that announces its exact length (S3 needs it for the
+/// trailing checksum) and fails, rather than ends, when the download stops short.
+struct PartBody {
+    chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    remaining: u64,
+}
+
+impl From<PartStream> for PartBody {
+    fn from(part: PartStream) -> Self {
+        Self {
+            chunks: part.chunks,
+            remaining: part.length,
+        }
+    }
+}
+
+impl http_body::Body for PartBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        match self.chunks.poll_recv(cx) {
+            Poll::Ready(Some(chunk)) => {
+                let len = chunk.len() as u64;
+                if len > self.remaining {
+                    return Poll::Ready(Some(Err(std::io::Error::other(
+                        "part longer than announced",
+                    ))));
+                }
+                self.remaining -= len;
+                Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+            }
+            Poll::Ready(None) if self.remaining > 0 => Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "part ended early",
+            )))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
     }
 }
