@@ -97,7 +97,11 @@ impl Archiver {
     /// Archives one job. `Ok` means the job is done (archived, or recorded as failed);
     /// `Err(RetryLater)` means leave it on the queue.
     pub async fn archive(&self, job: &MediaJob) -> Result<ArchiveOutcome, RetryLater> {
-        match self.records.media_status(&job.wamid).await? {
+        match self
+            .records
+            .media_status(&job.wamid, self.clock.now_epoch_seconds())
+            .await?
+        {
             None => return Ok(ArchiveOutcome::RecordGone),
             Some(Some(MediaStatus::Archived)) => return Ok(ArchiveOutcome::AlreadyArchived),
             Some(_) => {}

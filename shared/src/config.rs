@@ -229,3 +229,33 @@ impl RotatorConfig {
 #[cfg(test)]
 #[path = "tests/rotator_config.rs"]
 mod rotator_config_tests;
+
+/// What the ttl-expirer reads from its environment: only the table and the bucket (it deletes,
+/// so it is given nothing else).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpirerConfig {
+    /// `RECORDS_TABLE`.
+    pub records_table: String,
+    /// `ARCHIVE_BUCKET`.
+    pub archive_bucket: String,
+    /// `AWS_ENDPOINT_URL`: an emulator endpoint.
+    pub aws_endpoint_url: Option<String>,
+}
+
+impl ExpirerConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            records_table: get("RECORDS_TABLE").ok_or(ConfigError::Missing("RECORDS_TABLE"))?,
+            archive_bucket: get("ARCHIVE_BUCKET").ok_or(ConfigError::Missing("ARCHIVE_BUCKET"))?,
+            aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+        })
+    }
+}

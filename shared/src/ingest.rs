@@ -255,6 +255,10 @@ impl Ingest {
         //    enqueue may have been lost, and a dedupe must never hide that.
         let mut jobs = Vec::new();
         for (record, write) in plan.records.iter().zip(&writes) {
+            if record.kind == RecordKind::JournalLink {
+                // Bookkeeping for erasure, not a record of Meta's: not counted.
+                continue;
+            }
             match write {
                 RecordWrite::Created => {
                     report.records_created += 1;

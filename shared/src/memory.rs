@@ -59,6 +59,19 @@ impl MemoryRecords {
         self.len() == 0
     }
 
+    /// Items of one kind (e.g. only the journal links).
+    pub fn count_kind(&self, kind: crate::records::RecordKind) -> usize {
+        self.items
+            .lock()
+            .map(|items| items.values().filter(|(r, _)| r.kind == kind).count())
+            .unwrap_or(0)
+    }
+
+    /// Message, status and error items (without the journal links kept for erasure).
+    pub fn records_len(&self) -> usize {
+        self.len() - self.count_kind(crate::records::RecordKind::JournalLink)
+    }
+
     pub fn set_media_status(&self, wamid: &str, status: MediaStatus) {
         if let Ok(mut items) = self.items.lock() {
             if let Some(item) = items.get_mut(&(wamid.to_owned(), "message".to_owned())) {

@@ -112,6 +112,14 @@ pub struct UploadedPart {
     pub checksum_sha256: Option<String>,
 }
 
+/// Removes archive objects (media, journal) for good: retention and erasure must not leave an
+/// older version behind, should the bucket ever be versioned.
+#[async_trait]
+pub trait ArchiveObjects: Send + Sync {
+    /// Deletes every version and delete marker of `key`; an absent key is success.
+    async fn delete_all_versions(&self, key: &str) -> Result<(), PortError>;
+}
+
 /// One part's bytes as the download delivers them: exactly `length` bytes, then the channel
 /// closes. Streaming a part straight from the download keeps the fetcher's memory independent of
 /// the part size (a buffered part would cost `PART_SIZE` per part in flight).
@@ -191,9 +199,15 @@ pub enum MediaUpdate {
 /// The media side of message records.
 #[async_trait]
 pub trait MediaRecords: Send + Sync {
-    /// `None` when there is no record (erased or expired).
-    async fn media_status(&self, wamid: &str) -> Result<Option<Option<MediaStatus>>, PortError>;
-    /// `archived` with key, digest and size; only while the record exists.
+    /// `None` when there is no record: absent, erased (a tombstone) or expired at `now` (TTL
+    /// deletes late, so an expired item is treated as gone).
+    async fn media_status(
+        &self,
+        wamid: &str,
+        now: i64,
+    ) -> Result<Option<Option<MediaStatus>>, PortError>;
+    /// `archived` with key, digest and size; only while the record exists, is not erased and has
+    /// not expired at `archived.archived_at`.
     async fn mark_archived(
         &self,
         wamid: &str,

@@ -11,12 +11,16 @@ use crate::webhook::parse::{parse_message_view, parse_messages_value, parse_stat
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-/// The three kinds of item a webhook produces (the `kind` attribute).
+/// The kinds of item a webhook produces (the `kind` attribute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {
     Message,
     Status,
     Error,
+    /// "This journal object holds data of this contact": one per contact and webhook body, so an
+    /// erasure finds every journal object of a contact (a redelivery may arrive in another body
+    /// than the one a record points to). Key `journal.<body digest>` + `contact#<hash>`.
+    JournalLink,
 }
 
 impl RecordKind {
@@ -25,6 +29,7 @@ impl RecordKind {
             RecordKind::Message => "message",
             RecordKind::Status => "status",
             RecordKind::Error => "error",
+            RecordKind::JournalLink => "journal-link",
         }
     }
 }
@@ -250,7 +255,50 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
             }
         }
     }
+    add_journal_links(&mut plan, ctx);
     plan
+}
+
+/// One [`RecordKind::JournalLink`] per distinct contact of the body.
+fn add_journal_links(plan: &mut IngestPlan, ctx: &PlanContext<'_>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut links = Vec::new();
+    for record in &plan.records {
+        let (wa, user) = (&record.contact_wa_hash, &record.contact_user_hash);
+        let Some(contact) = wa.as_deref().or(user.as_deref()) else {
+            continue;
+        };
+        if !seen.insert(contact) {
+            continue;
+        }
+        let link = Record {
+            wamid: journal_link_id(ctx.body_sha256_hex),
+            sk: format!("contact#{contact}"),
+            kind: RecordKind::JournalLink,
+            received_at: ctx.received_at,
+            expires_at: ctx.retention.expires_at(ctx.received_at),
+            journal_key: ctx.journal_key.to_owned(),
+            waba_id: record.waba_id.clone(),
+            phone_number_id: record.phone_number_id.clone(),
+            contact_wa_hash: wa.clone(),
+            contact_user_hash: user.clone(),
+            message_type: None,
+            status: None,
+            error_code: None,
+            raw: String::new(),
+            media: None,
+        };
+        links.push(link);
+    }
+    plan.records.extend(links);
+}
+
+/// The partition key of a body's journal links.
+pub fn journal_link_id(body_sha256_hex: &str) -> String {
+    format!(
+        "journal.{}",
+        &body_sha256_hex[..body_sha256_hex.len().min(32)]
+    )
 }
 
 struct RecordBase<'a> {

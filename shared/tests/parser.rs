@@ -16,7 +16,15 @@ fn fixture(name: &str) -> Vec<u8> {
 
 const NOW: i64 = 1_763_800_100;
 
+/// The plan's records without its journal links (most tests look at records only).
 fn plan_of(body: &[u8]) -> IngestPlan {
+    let mut plan = full_plan_of(body);
+    plan.records
+        .retain(|r| r.kind != wavault::records::RecordKind::JournalLink);
+    plan
+}
+
+fn full_plan_of(body: &[u8]) -> IngestPlan {
     let notification = parse_notification(body).expect("parses");
     let hasher = ContactHasher::new(b"test-contact-hash-key");
     let sha = records::body_sha256_hex(body);
@@ -264,16 +272,25 @@ fn a_1000_update_batch_plans_1000_records() {
         body.len() < 3 * 1024 * 1024,
         "within Meta's 3 MB payload limit"
     );
-    let plan = plan_of(&body);
-    assert_eq!(plan.records.len(), 1000);
+    let plan = full_plan_of(&body);
+    let (links, records): (Vec<_>, Vec<_>) = plan
+        .records
+        .iter()
+        .partition(|r| r.kind == wavault::records::RecordKind::JournalLink);
+    assert_eq!(records.len(), 1000);
     assert_eq!(plan.malformed_elements, 0);
-    assert_eq!(
-        plan.records.iter().filter(|r| r.media.is_some()).count(),
-        333
-    );
-    let unique: std::collections::HashSet<_> =
-        plan.records.iter().map(|r| (&r.wamid, &r.sk)).collect();
+    assert_eq!(records.iter().filter(|r| r.media.is_some()).count(), 333);
+    let unique: std::collections::HashSet<_> = records.iter().map(|r| (&r.wamid, &r.sk)).collect();
     assert_eq!(unique.len(), 1000);
+    // One journal link per distinct contact of the body.
+    let contacts: std::collections::HashSet<_> = records
+        .iter()
+        .filter_map(|r| r.contact_wa_hash.as_ref())
+        .collect();
+    assert_eq!(links.len(), contacts.len());
+    assert!(links
+        .iter()
+        .all(|l| l.journal_key == records[0].journal_key));
 }
 
 #[test]

@@ -164,6 +164,20 @@ impl WebhookStack {
         }
     }
 
+    /// The message, status and error items (without the journal links kept for erasure).
+    pub async fn records(&self) -> Result<Vec<HashMap<String, AttributeValue>>> {
+        let mut items = self.items().await?;
+        items.retain(|item| s(item, "kind") != Some("journal-link"));
+        Ok(items)
+    }
+
+    /// The journal-link items (contact hash -> journal object).
+    pub async fn journal_links(&self) -> Result<Vec<HashMap<String, AttributeValue>>> {
+        let mut items = self.items().await?;
+        items.retain(|item| s(item, "kind") == Some("journal-link"));
+        Ok(items)
+    }
+
     /// Every object key under `prefix` in the archive bucket.
     pub async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
         let mut keys = Vec::new();

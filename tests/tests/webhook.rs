@@ -65,8 +65,17 @@ async fn a_signed_webhook_becomes_journal_records_and_a_job() -> TestResult {
     assert_eq!(w.object(&expected_key).await?, body);
 
     // Records: typed, expiring by our clock (a Number), media pending, contact hashed.
-    let items = w.items().await?;
+    let items = w.records().await?;
     assert_eq!(items.len(), 2);
+    // One journal link for the one contact, so an erasure finds this journal object.
+    let links = w.journal_links().await?;
+    assert_eq!(links.len(), 1);
+    assert_eq!(s(&links[0], "journal_key"), Some(expected_key.as_str()));
+    assert_eq!(
+        s(&links[0], "contact_wa_hash"),
+        s(&items[0], "contact_wa_hash")
+    );
+    assert!(n(&links[0], "expires_at").is_some());
     for item in &items {
         assert_eq!(s(item, "kind"), Some("message"));
         let expires_at = n(item, "expires_at").expect("expires_at is a Number");
@@ -118,7 +127,7 @@ async fn five_redeliveries_change_nothing() -> TestResult {
     let w = stack("wh-redeliver").await?;
     let body = samples::batch_body(25);
     assert_eq!(w.post_signed(&body).await?.status, 200);
-    let items = w.items().await?;
+    let items = w.records().await?;
     let journal = w.keys("journal/").await?;
     let first_jobs = w.drain_jobs().await?;
     assert_eq!((items.len(), journal.len(), first_jobs.len()), (25, 1, 8));
@@ -143,7 +152,7 @@ async fn five_redeliveries_change_nothing() -> TestResult {
     for _ in 0..5 {
         assert_eq!(w.post_signed(&body).await?.status, 200);
     }
-    let after = w.items().await?;
+    let after = w.records().await?;
     assert_eq!(after.len(), 25);
     assert_eq!(w.keys("journal/").await?, journal);
     assert!(
@@ -172,7 +181,7 @@ async fn a_redelivery_of_pending_media_enqueues_its_job_again() -> TestResult {
     let jobs = w.drain_jobs().await?;
     assert_eq!(jobs.len(), 1, "the pending media gets its job again");
     assert_eq!(jobs[0]["media_id"], "7101");
-    assert_eq!(w.items().await?.len(), 1);
+    assert_eq!(w.records().await?.len(), 1);
     Ok(())
 }
 
@@ -184,7 +193,7 @@ async fn forged_and_unsigned_requests_store_nothing() -> TestResult {
     assert_eq!(forged.status, 401);
     let unsigned = w.post(&body, None).await?;
     assert_eq!(unsigned.status, 401);
-    assert!(w.items().await?.is_empty());
+    assert!(w.records().await?.is_empty());
     assert!(w.keys("").await?.is_empty());
     assert!(w.drain_jobs().await?.is_empty());
     let logs = w.lambda.logs().join("\n");
@@ -214,7 +223,7 @@ async fn unparseable_and_unknown_shapes_are_journaled_and_acknowledged() -> Test
     assert_eq!(unparsed.len(), 1);
     assert_eq!(w.object(&unparsed[0]).await?, not_json);
     assert_eq!(w.keys("journal/").await?.len(), 3);
-    let items = w.items().await?;
+    let items = w.records().await?;
     assert_eq!(items.len(), 1);
     assert_eq!(s(&items[0], "type"), Some("hologram"));
     assert!(s(&items[0], "raw").unwrap_or_default().contains("depth"));
@@ -258,7 +267,7 @@ async fn an_sqs_failure_answers_500_and_the_redelivery_heals_it() -> TestResult 
     .await?;
     let body = image_body("wamid.Q1", "7401");
     assert_eq!(w.post_signed(&body).await?.status, 500);
-    let items = w.items().await?;
+    let items = w.records().await?;
     assert_eq!(items.len(), 1, "the record was written, the job was not");
     assert_eq!(s(&items[0], "media_status"), Some("pending"));
     assert!(w.drain_jobs().await?.is_empty());
@@ -269,7 +278,7 @@ async fn an_sqs_failure_answers_500_and_the_redelivery_heals_it() -> TestResult 
     let jobs = w.drain_jobs().await?;
     assert_eq!(jobs.len(), 1, "the dedupe did not hide the failed enqueue");
     assert_eq!(jobs[0]["wamid"], "wamid.Q1");
-    assert_eq!(w.items().await?.len(), 1);
+    assert_eq!(w.records().await?.len(), 1);
     Ok(())
 }
 
@@ -279,7 +288,7 @@ async fn a_1000_update_batch_is_fully_recorded() -> TestResult {
     let body = samples::batch_body(1000);
     let answer = w.post_signed(&body).await?;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    let items = w.items().await?;
+    let items = w.records().await?;
     assert_eq!(items.len(), 1000);
     assert_eq!(
         items

@@ -63,7 +63,9 @@ pub fn record_item(record: &Record) -> HashMap<String, AttributeValue> {
         n(RetentionPolicy::expiry_hour(record.expires_at)),
     );
     item.insert("journal_key".to_owned(), s(&record.journal_key));
-    item.insert("raw".to_owned(), s(&record.raw));
+    if !record.raw.is_empty() {
+        item.insert("raw".to_owned(), s(&record.raw));
+    }
     let optional = [
         ("waba_id", record.waba_id.as_deref()),
         ("phone_number_id", record.phone_number_id.as_deref()),
@@ -98,6 +100,20 @@ pub fn record_item(record: &Record) -> HashMap<String, AttributeValue> {
         );
     }
     item
+}
+
+/// `kind` of the tombstone an erasure leaves in place of a record (it keeps a redelivery from
+/// recreating the record until the original expiry).
+pub const ERASED_KIND: &str = "erased";
+
+/// Neither a tombstone nor past its expiry at `now` (TTL deletes late; reads must not).
+pub fn is_live(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
+    let erased = matches!(item.get("kind"), Some(AttributeValue::S(kind)) if kind == ERASED_KIND);
+    let expired = matches!(
+        item.get("expires_at"),
+        Some(AttributeValue::N(at)) if at.parse::<i64>().is_ok_and(|at| at <= now)
+    );
+    !erased && !expired
 }
 
 fn media_status(item: &HashMap<String, AttributeValue>) -> Option<MediaStatus> {
@@ -147,19 +163,26 @@ where
 
 #[async_trait]
 impl crate::ports::MediaRecords for DynamoRecordStore {
-    async fn media_status(&self, wamid: &str) -> Result<Option<Option<MediaStatus>>, PortError> {
+    async fn media_status(
+        &self,
+        wamid: &str,
+        now: i64,
+    ) -> Result<Option<Option<MediaStatus>>, PortError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("wamid", s(wamid))
             .key("sk", s("message"))
-            .projection_expression("wamid, media_status")
+            .projection_expression("wamid, media_status, kind, expires_at")
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| classify("dynamodb", &e))?;
-        Ok(output.item().map(media_status))
+        Ok(output
+            .item()
+            .filter(|item| is_live(item, now))
+            .map(media_status))
     }
 
     async fn mark_archived(
@@ -177,7 +200,10 @@ impl crate::ports::MediaRecords for DynamoRecordStore {
                 "SET media_status = :archived, media_key = :key, media_sha256 = :sha, \
                  media_bytes = :bytes, archived_at = :at REMOVE pending_shard, media_error",
             )
-            .condition_expression("attribute_exists(wamid)")
+            .condition_expression(
+                "attribute_exists(wamid) AND kind <> :erased AND expires_at > :at",
+            )
+            .expression_attribute_values(":erased", s(ERASED_KIND))
             .expression_attribute_values(":archived", s(MediaStatus::Archived.as_str()))
             .expression_attribute_values(":key", s(&archived.key))
             .expression_attribute_values(":sha", s(&archived.sha256_hex))

@@ -1,7 +1,9 @@
 //! Adapters: the ports implemented with the AWS SDK. AWS types and SDK errors stop here.
 
 pub mod aws;
+pub mod contact_data;
 pub mod dynamodb;
+pub mod expiry_dynamodb;
 pub mod graph_http;
 pub mod graph_tokens;
 pub mod rotation_aws;
@@ -190,4 +192,25 @@ pub fn rotator_service(
         strategy: config.rotation_strategy,
         phone_number_id: config.phone_number_id.clone(),
     })
+}
+
+/// Wires the retention use case (ttl-expirer) to AWS.
+pub fn expirer_service(
+    config: &crate::config::ExpirerConfig,
+    clients: &aws::AwsClients,
+    metrics: std::sync::Arc<dyn crate::ports::Metrics>,
+) -> crate::expiry::Expirer {
+    use std::sync::Arc;
+    crate::expiry::Expirer {
+        records: Arc::new(expiry_dynamodb::DynamoExpiringRecords::new(
+            clients.dynamodb.clone(),
+            config.records_table.clone(),
+        )),
+        objects: Arc::new(s3::S3ArchiveObjects::new(
+            clients.s3.clone(),
+            config.archive_bucket.clone(),
+        )),
+        clock: Arc::new(crate::clock::SystemClock),
+        metrics,
+    }
 }

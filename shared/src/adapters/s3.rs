@@ -2,8 +2,8 @@
 
 use super::classify;
 use crate::ports::{
-    Journal, JournalWrite, MediaStore, ObjectMeta, PartStream, PortError, PutResult, StoredObject,
-    UploadedPart,
+    ArchiveObjects, Journal, JournalWrite, MediaStore, ObjectMeta, PartStream, PortError,
+    PutResult, StoredObject, UploadedPart,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -318,6 +318,74 @@ impl MediaStore for S3MediaStore {
             .await
             .map_err(|e| classify("s3", &e))?;
         Ok(())
+    }
+}
+
+/// Deletes archive objects with every version (retention, erasure).
+pub struct S3ArchiveObjects {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3ArchiveObjects {
+    pub fn new(client: aws_sdk_s3::Client, bucket: String) -> Self {
+        Self { client, bucket }
+    }
+}
+
+#[async_trait]
+impl ArchiveObjects for S3ArchiveObjects {
+    async fn delete_all_versions(&self, key: &str) -> Result<(), PortError> {
+        // The plain delete removes the object of an unversioned bucket; in a versioned one it only
+        // adds a delete marker, so every version (and marker) left under the key goes next.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let listed = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("s3", &e))?;
+            let version_ids: Vec<Option<String>> = listed
+                .versions()
+                .iter()
+                .filter(|v| v.key() == Some(key))
+                .map(|v| v.version_id().map(str::to_owned))
+                .chain(
+                    listed
+                        .delete_markers()
+                        .iter()
+                        .filter(|m| m.key() == Some(key))
+                        .map(|m| m.version_id().map(str::to_owned)),
+                )
+                .collect();
+            for version_id in version_ids {
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .set_version_id(version_id)
+                    .send()
+                    .await
+                    .map_err(|e| classify("s3", &e))?;
+            }
+            if listed.is_truncated() != Some(true) {
+                return Ok(());
+            }
+            key_marker = listed.next_key_marker().map(str::to_owned);
+            version_marker = listed.next_version_id_marker().map(str::to_owned);
+        }
     }
 }
 

@@ -1,0 +1,255 @@
+//! Retention enforcement: whatever the retention clock removes takes its media object and its
+//! journal object with it, and leaves an audit trail that holds no personal data.
+//!
+//! Two ways in: DynamoDB TTL removals (a stream of old images, typically hours to days after
+//! `expires_at`), and an hourly sweep that deletes what TTL has not reached yet, so nothing
+//! outlives its deadline by more than about an hour. Both are idempotent: an object already gone
+//! is success, and an item deleted twice is deleted once.
+
+use crate::clock::Clock;
+use crate::ports::{ArchiveObjects, Metrics, PortError};
+use crate::retention::RetentionPolicy;
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// Why an item went (the audit entry's `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryReason {
+    /// DynamoDB's TTL service deleted it; we clean up after it.
+    Ttl,
+    /// The hourly sweep deleted it because TTL had not yet.
+    Sweep,
+}
+
+impl ExpiryReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpiryReason::Ttl => "ttl",
+            ExpiryReason::Sweep => "sweep",
+        }
+    }
+}
+
+/// The key of a records-table item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ItemKey {
+    pub wamid: String,
+    pub sk: String,
+}
+
+/// What cleanup needs of a removed item (read from its old image).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredItem {
+    pub key: ItemKey,
+    /// `kind` attribute (`message`, `status`, `error`, `journal-link`, `erased`).
+    pub kind: String,
+    pub media_key: Option<String>,
+    pub media_bytes: u64,
+    pub journal_key: Option<String>,
+}
+
+/// The records table as retention sees it.
+#[async_trait]
+pub trait ExpiringRecords: Send + Sync {
+    /// A page of keys of items in expiry hour `hour` with `expires_at <= now`, read from the
+    /// expiry index (never a table scan), and the cursor of the next page.
+    async fn expired_in_hour(
+        &self,
+        hour: i64,
+        now: i64,
+        cursor: Option<String>,
+    ) -> Result<(Vec<ItemKey>, Option<String>), PortError>;
+    /// Deletes the item only if it is still expired at `now`; what it held, or `None` when it
+    /// was already gone (TTL or an earlier sweep got there first) or is no longer expired.
+    async fn delete_if_expired(
+        &self,
+        key: &ItemKey,
+        now: i64,
+    ) -> Result<Option<ExpiredItem>, PortError>;
+    /// The first expiry hour the next sweep must read (`None` before the first sweep).
+    async fn sweep_checkpoint(&self) -> Result<Option<i64>, PortError>;
+    async fn set_sweep_checkpoint(&self, hour: i64) -> Result<(), PortError>;
+}
+
+/// Counts of one run, for the audit summary and the response.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExpiryReport {
+    pub records_expired: u64,
+    pub media_deleted: u64,
+    pub journal_deleted: u64,
+    pub bytes_freed: u64,
+    /// Expiry hours the sweep read.
+    pub hours_swept: u64,
+}
+
+/// How far back the first sweep of a deployment looks (TTL normally removes items within days).
+pub const FIRST_SWEEP_LOOKBACK_HOURS: i64 = 7 * 24;
+/// Items deleted at once by the sweep.
+pub const SWEEP_CONCURRENCY: usize = 16;
+
+/// The retention use case.
+pub struct Expirer {
+    pub records: Arc<dyn ExpiringRecords>,
+    pub objects: Arc<dyn ArchiveObjects>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn Metrics>,
+}
+
+/// Per-run state: journal objects already deleted (a batch shares one body) and the counts.
+#[derive(Default)]
+struct Run {
+    journals_done: Mutex<HashSet<String>>,
+    report: Mutex<ExpiryReport>,
+}
+
+impl Expirer {
+    /// Cleans up after items TTL removed (the stream's old images), in order. On the first
+    /// failure, returns the index of the item to resume from with the error: the caller reports
+    /// it as the batch item failure, and the replay is harmless.
+    pub async fn after_ttl_removals(
+        &self,
+        items: &[ExpiredItem],
+    ) -> (ExpiryReport, Option<(usize, PortError)>) {
+        let run = Run::default();
+        let mut failure = None;
+        for (index, item) in items.iter().enumerate() {
+            if let Err(error) = self.clean_up(&run, item, ExpiryReason::Ttl).await {
+                failure = Some((index, error));
+                break;
+            }
+        }
+        let report = self.finish(&run, ExpiryReason::Ttl);
+        (report, failure)
+    }
+
+    /// Deletes every item whose `expires_at` has passed, with its media and journal, reading the
+    /// expiry index hour by hour from the checkpoint to now: the cost follows the expired items,
+    /// not the table size.
+    pub async fn sweep(&self) -> Result<ExpiryReport, PortError> {
+        let now = self.clock.now_epoch_seconds();
+        let now_hour = RetentionPolicy::expiry_hour(now);
+        let first = self
+            .records
+            .sweep_checkpoint()
+            .await?
+            .unwrap_or(now_hour - FIRST_SWEEP_LOOKBACK_HOURS)
+            .min(now_hour);
+        let run = Run::default();
+        for hour in first..=now_hour {
+            self.sweep_hour(&run, hour, now).await?;
+            lock(&run.report).hours_swept += 1;
+        }
+        // Every hour before the current one is now empty of expired items; the current hour
+        // still holds items that expire later in it.
+        self.records.set_sweep_checkpoint(now_hour).await?;
+        Ok(self.finish(&run, ExpiryReason::Sweep))
+    }
+
+    async fn sweep_hour(&self, run: &Run, hour: i64, now: i64) -> Result<(), PortError> {
+        let mut cursor = None;
+        loop {
+            let (keys, next) = self.records.expired_in_hour(hour, now, cursor).await?;
+            stream::iter(keys)
+                .map(|key| async move {
+                    match self.records.delete_if_expired(&key, now).await? {
+                        Some(item) => self.clean_up(run, &item, ExpiryReason::Sweep).await,
+                        None => Ok(()),
+                    }
+                })
+                .buffer_unordered(SWEEP_CONCURRENCY)
+                .try_collect::<()>()
+                .await?;
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Deletes the item's media object and journal object, then audits the item.
+    async fn clean_up(
+        &self,
+        run: &Run,
+        item: &ExpiredItem,
+        reason: ExpiryReason,
+    ) -> Result<(), PortError> {
+        let mut media_deleted = false;
+        if let Some(key) = &item.media_key {
+            self.objects.delete_all_versions(key).await?;
+            media_deleted = true;
+        }
+        // Every item pointing at a journal object was created from that body at its arrival,
+        // so they all expire with it: the first to go takes the object.
+        let mut journal_deleted = false;
+        if let Some(key) = &item.journal_key {
+            let claimed = lock(&run.journals_done).insert(key.clone());
+            if claimed {
+                if let Err(error) = self.objects.delete_all_versions(key).await {
+                    lock(&run.journals_done).remove(key);
+                    return Err(error);
+                }
+                journal_deleted = true;
+            }
+        }
+        let bytes_freed = if media_deleted { item.media_bytes } else { 0 };
+        tracing::info!(
+            event = "retention_audit",
+            reason = reason.as_str(),
+            kind = %item.kind,
+            item = %hashed_key(&item.key),
+            media_deleted,
+            journal_deleted,
+            bytes_freed
+        );
+        let mut report = lock(&run.report);
+        report.records_expired += 1;
+        report.media_deleted += u64::from(media_deleted);
+        report.journal_deleted += u64::from(journal_deleted);
+        report.bytes_freed += bytes_freed;
+        Ok(())
+    }
+
+    fn finish(&self, run: &Run, reason: ExpiryReason) -> ExpiryReport {
+        let report = lock(&run.report).clone();
+        self.metrics.count("RecordsExpired", report.records_expired);
+        self.metrics.count("MediaDeleted", report.media_deleted);
+        self.metrics
+            .count("JournalObjectsDeleted", report.journal_deleted);
+        self.metrics.count("BytesFreed", report.bytes_freed);
+        tracing::info!(
+            event = "retention_run",
+            reason = reason.as_str(),
+            records_expired = report.records_expired,
+            media_deleted = report.media_deleted,
+            journal_deleted = report.journal_deleted,
+            bytes_freed = report.bytes_freed,
+            hours_swept = report.hours_swept
+        );
+        report
+    }
+}
+
+/// The audit's stand-in for an item key: a truncated SHA-256, enough to correlate entries,
+/// not to recover the message id.
+pub fn hashed_key(key: &ItemKey) -> String {
+    let digest = Sha256::new()
+        .chain_update(key.wamid.as_bytes())
+        .chain_update([0u8])
+        .chain_update(key.sk.as_bytes())
+        .finalize();
+    hex::encode(&digest[..8])
+}
+
+/// A poisoned lock only means another cleanup panicked; the counts are still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+#[path = "tests/expiry.rs"]
+mod tests;

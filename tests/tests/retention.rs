@@ -1,0 +1,299 @@
+//! Retention through the real `ttl-expirer` binary against moto: TTL stream removals, the hourly
+//! sweep, lifecycle rules as declared, and expired records read as gone. Time is moved by writing
+//! `expires_at` into the past (what waiting would do), never by sleeping.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use wavault_tests::lambda_emulator::{Invocation, LambdaProcess};
+use wavault_tests::media_stack::{MediaStack, CONTACT};
+use wavault_tests::moto::MotoServer;
+use wavault_tests::webhook_stack::{s, spawn_function, ACCESS_TOKEN};
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+type Item = HashMap<String, AttributeValue>;
+
+async fn stack(
+    suffix: &str,
+) -> Result<(MediaStack, LambdaProcess), Box<dyn std::error::Error + Send + Sync>> {
+    let moto = MotoServer::shared()?;
+    let stack = MediaStack::start(&moto.endpoint(), suffix).await?;
+    stack.graph.set_valid_tokens(&[ACCESS_TOKEN]);
+    let expirer = spawn_function(
+        "ttl-expirer",
+        &stack.webhook.stack,
+        &moto.endpoint(),
+        &stack.graph.base_url(),
+        &[],
+    )?;
+    Ok((stack, expirer))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+async fn invoke(expirer: &LambdaProcess, event: Value) -> Result<Value, String> {
+    match expirer.invoke(event).await.map_err(|e| e.to_string())? {
+        Invocation::Ok(value) => Ok(value),
+        other => Err(format!("ttl-expirer failed: {other:?}")),
+    }
+}
+
+async fn item(m: &MediaStack, wamid: &str) -> Result<Option<Item>, String> {
+    m.record(wamid).await.map_err(|e| e.to_string())
+}
+
+/// Sends a signed text message of its own body (its own journal object).
+async fn receive_text(m: &MediaStack, wamid: &str) -> TestResult {
+    let body = wavault::samples::messages_body(
+        CONTACT,
+        vec![wavault::samples::text_message(wamid, CONTACT, "hello")],
+    );
+    assert_eq!(m.webhook.post_signed(&body).await?.status, 200);
+    Ok(())
+}
+
+/// Moves an item's expiry to `expires_at` (and its expiry-index hour with it).
+async fn expire_at(m: &MediaStack, wamid: &str, expires_at: i64) -> TestResult {
+    m.webhook
+        .dynamodb
+        .update_item()
+        .table_name(&m.webhook.stack.table)
+        .key("wamid", AttributeValue::S(wamid.to_owned()))
+        .key("sk", AttributeValue::S("message".to_owned()))
+        .update_expression("SET expires_at = :at, expiry_hour = :hour")
+        .expression_attribute_values(":at", AttributeValue::N(expires_at.to_string()))
+        .expression_attribute_values(
+            ":hour",
+            AttributeValue::N(expires_at.div_euclid(3600).to_string()),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// DynamoDB JSON of an item, as a stream record's image carries it.
+fn image(item: &Item) -> Value {
+    let mut image = serde_json::Map::new();
+    for (name, value) in item {
+        let value = match value {
+            AttributeValue::S(v) => json!({ "S": v }),
+            AttributeValue::N(v) => json!({ "N": v }),
+            other => json!({ "NULL": format!("{other:?}").is_empty() }),
+        };
+        image.insert(name.clone(), value);
+    }
+    Value::Object(image)
+}
+
+/// The stream record DynamoDB writes when `principal` removes `item`.
+fn removal(item: &Item, sequence: &str, principal: &str) -> Value {
+    json!({
+        "eventID": format!("event-{sequence}"),
+        "eventName": "REMOVE",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "Keys": {"wamid": {"S": s(item, "wamid")}, "sk": {"S": s(item, "sk")}},
+            "OldImage": image(item),
+            "SequenceNumber": sequence,
+            "SizeBytes": 100,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        },
+        "userIdentity": {"type": "Service", "principalId": principal},
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026"
+    })
+}
+
+async fn exists(
+    m: &MediaStack,
+    key: &str,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(m.webhook.keys(key).await?.iter().any(|k| k == key))
+}
+
+#[tokio::test]
+async fn a_ttl_removal_deletes_media_and_journal_and_is_audited_without_personal_data() -> TestResult
+{
+    let (m, expirer) = stack("rt-ttl").await?;
+    m.graph.add_media(
+        "m-ttl",
+        vec![7u8; 40_000],
+        "image/jpeg",
+        wavault_tests::fake_graph::MediaBehaviour::Ok,
+    );
+    m.receive_media("wamid.R.TTL", "image", "m-ttl", "image/jpeg")
+        .await?;
+    receive_text(&m, "wamid.R.KEEP").await?;
+    let round = m.fetch_round().await?;
+    assert!(round.retried.is_empty(), "{round:?} {:?}", m.fetcher.logs());
+    let removed = item(&m, "wamid.R.TTL").await?.ok_or("record")?;
+    let kept = item(&m, "wamid.R.KEEP").await?.ok_or("record")?;
+    let media_key = s(&removed, "media_key").ok_or("archived")?.to_owned();
+    let journal_key = s(&removed, "journal_key").ok_or("journal")?.to_owned();
+    let kept_journal = s(&kept, "journal_key").ok_or("journal")?.to_owned();
+    assert!(exists(&m, &media_key).await? && exists(&m, &journal_key).await?);
+
+    // TTL deletes the item; the stream hands its old image to the expirer.
+    m.webhook
+        .dynamodb
+        .delete_item()
+        .table_name(&m.webhook.stack.table)
+        .key("wamid", AttributeValue::S("wamid.R.TTL".to_owned()))
+        .key("sk", AttributeValue::S("message".to_owned()))
+        .send()
+        .await?;
+    let event = json!({ "Records": [
+        removal(&removed, "100", "dynamodb.amazonaws.com"),
+        // Removed by someone else (an erasure, an operator): not the expirer's to clean up.
+        removal(&kept, "101", "arn:aws:sts::123456789012:assumed-role/operator"),
+    ]});
+    let answer = invoke(&expirer, event.clone()).await?;
+    assert_eq!(answer, json!({ "batchItemFailures": [] }));
+    assert!(!exists(&m, &media_key).await?, "media deleted");
+    assert!(!exists(&m, &journal_key).await?, "journal deleted");
+    assert!(
+        exists(&m, &kept_journal).await?,
+        "a removal by another principal is ignored"
+    );
+
+    // Lambda may deliver a stream batch again: nothing left to delete is still success.
+    assert_eq!(
+        invoke(&expirer, event).await?,
+        json!({ "batchItemFailures": [] })
+    );
+
+    let logs = expirer.logs().join("\n");
+    assert!(logs.contains("retention_audit"), "{logs}");
+    assert!(logs.contains("\"reason\":\"ttl\""), "{logs}");
+    assert!(logs.contains("BytesFreed"), "EMF metrics: {logs}");
+    for secret in ["wamid.R.TTL", CONTACT, "m-ttl", media_key.as_str()] {
+        assert!(!logs.contains(secret), "{secret} in the audit logs");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_what_expired_with_its_objects_and_nothing_else() -> TestResult {
+    let (m, expirer) = stack("rt-sweep").await?;
+    m.graph.add_media(
+        "m-old",
+        vec![3u8; 25_000],
+        "image/png",
+        wavault_tests::fake_graph::MediaBehaviour::Ok,
+    );
+    m.receive_media("wamid.R.OLDMEDIA", "image", "m-old", "image/png")
+        .await?;
+    receive_text(&m, "wamid.R.OLDTEXT").await?;
+    receive_text(&m, "wamid.R.FRESH").await?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    let old_media = item(&m, "wamid.R.OLDMEDIA").await?.ok_or("record")?;
+    let old_text = item(&m, "wamid.R.OLDTEXT").await?.ok_or("record")?;
+    let fresh = item(&m, "wamid.R.FRESH").await?.ok_or("record")?;
+    let media_key = s(&old_media, "media_key").ok_or("archived")?.to_owned();
+
+    // Two records reached their expiry two hours ago and TTL has not removed them yet.
+    expire_at(&m, "wamid.R.OLDMEDIA", now() - 7_200).await?;
+    expire_at(&m, "wamid.R.OLDTEXT", now() - 7_100).await?;
+
+    let report = invoke(&expirer, json!({"action": "sweep"})).await?;
+    assert_eq!(report["records_expired"], 2, "{report}");
+    assert_eq!(report["media_deleted"], 1, "{report}");
+    assert_eq!(report["bytes_freed"], 25_000, "{report}");
+    assert_eq!(report["journal_deleted"], 2, "{report}");
+    assert!(item(&m, "wamid.R.OLDMEDIA").await?.is_none());
+    assert!(item(&m, "wamid.R.OLDTEXT").await?.is_none());
+    assert!(
+        item(&m, "wamid.R.FRESH").await?.is_some(),
+        "not expired: kept"
+    );
+    assert!(!exists(&m, &media_key).await?);
+    for gone in [&old_media, &old_text] {
+        assert!(!exists(&m, s(gone, "journal_key").ok_or("journal")?).await?);
+    }
+    assert!(exists(&m, s(&fresh, "journal_key").ok_or("journal")?).await?);
+
+    // The next sweep starts from its checkpoint and finds nothing more.
+    let again = invoke(&expirer, json!({"action": "sweep"})).await?;
+    assert_eq!(again["records_expired"], 0, "{again}");
+    assert!(
+        again["hours_swept"].as_u64().unwrap_or(99) <= 2,
+        "from the checkpoint, not the whole lookback: {again}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_expired_record_reads_as_gone_before_ttl_removes_it() -> TestResult {
+    let (m, _expirer) = stack("rt-gone").await?;
+    m.graph.add_media(
+        "m-late",
+        vec![1u8; 1_000],
+        "image/jpeg",
+        wavault_tests::fake_graph::MediaBehaviour::Ok,
+    );
+    m.receive_media("wamid.R.LATE", "image", "m-late", "image/jpeg")
+        .await?;
+    expire_at(&m, "wamid.R.LATE", now() - 60).await?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    assert_eq!(
+        m.graph.download_calls("m-late"),
+        0,
+        "nothing fetched for an expired record"
+    );
+    assert!(m.webhook.keys("media/").await?.is_empty());
+    let record = item(&m, "wamid.R.LATE").await?.ok_or("record")?;
+    assert_eq!(
+        s(&record, "media_status"),
+        Some("pending"),
+        "left to expire"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn lifecycle_rules_read_back_as_declared() -> TestResult {
+    let (m, _expirer) = stack("rt-lifecycle").await?;
+    let rules = m
+        .webhook
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&m.webhook.stack.bucket)
+        .send()
+        .await?;
+    let by_id: HashMap<&str, &aws_sdk_s3::types::LifecycleRule> = rules
+        .rules()
+        .iter()
+        .filter_map(|r| Some((r.id()?, r)))
+        .collect();
+    // RetentionDays defaults to 30: the backstop deletes a day later.
+    for (id, prefix) in [
+        ("media-retention", "media/"),
+        ("journal-retention", "journal/"),
+    ] {
+        let rule = by_id.get(id).ok_or(id)?;
+        let filter_prefix = rule.filter().and_then(|f| f.prefix()).unwrap_or_default();
+        assert_eq!(filter_prefix, prefix, "{id}");
+        assert_eq!(rule.expiration().and_then(|e| e.days()), Some(31), "{id}");
+    }
+    let noncurrent = by_id.get("noncurrent-versions").ok_or("noncurrent")?;
+    assert_eq!(
+        noncurrent
+            .noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        Some(1)
+    );
+    let multipart = by_id.get("abort-incomplete-multipart").ok_or("multipart")?;
+    assert_eq!(
+        multipart
+            .abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
+        Some(1)
+    );
+    Ok(())
+}
