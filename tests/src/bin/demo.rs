@@ -139,7 +139,7 @@ async fn run() -> DemoResult {
     // 3. What is stored.
     heading("DynamoDB records");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
-    let mut items = w.items().await?;
+    let mut items = w.records().await?;
     items.sort_by(|a, b| (s(a, "wamid"), s(a, "sk")).cmp(&(s(b, "wamid"), s(b, "sk"))));
     println!(
         "{:<22} {:<16} {:<8} {:<10} {:<9} {:<12} contact",
@@ -166,6 +166,10 @@ async fn run() -> DemoResult {
         m
     });
     println!("{} items: {:?}", items.len(), kinds);
+    println!(
+        "+ {} journal links (contact hash -> journal object, for erasure)",
+        w.journal_links().await?.len()
+    );
 
     heading("S3 journal (content-addressed raw bodies)");
     let journal = w.keys("journal/").await?;
@@ -243,6 +247,86 @@ async fn run() -> DemoResult {
             verified
         );
     }
+
+    // 5. Retention: the real ttl-expirer binary. Waiting out RETENTION_DAYS is not a demo, so the
+    //    image's expiry is moved an hour into the past, as the clock would have done.
+    heading("Retention: an expired record takes its media and journal with it");
+    let expirer = wavault_tests::webhook_stack::spawn_function(
+        "ttl-expirer",
+        &w.stack,
+        &endpoint,
+        &media.graph.base_url(),
+        &[],
+    )?;
+    let expiring = media
+        .record("wamid.DEMO.DOC")
+        .await?
+        .ok_or("the document record")?;
+    let (media_key, journal_key) = (
+        s(&expiring, "media_key").unwrap_or_default().to_owned(),
+        s(&expiring, "journal_key").unwrap_or_default().to_owned(),
+    );
+    let past = now - 3_600;
+    w.dynamodb
+        .update_item()
+        .table_name(&w.stack.table)
+        .key(
+            "wamid",
+            aws_sdk_dynamodb::types::AttributeValue::S("wamid.DEMO.DOC".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("message".into()),
+        )
+        .update_expression("SET expires_at = :at, expiry_hour = :hour")
+        .expression_attribute_values(
+            ":at",
+            aws_sdk_dynamodb::types::AttributeValue::N(past.to_string()),
+        )
+        .expression_attribute_values(
+            ":hour",
+            aws_sdk_dynamodb::types::AttributeValue::N(past.div_euclid(3600).to_string()),
+        )
+        .send()
+        .await?;
+    println!(
+        "wamid.DEMO.DOC     expires_at moved to an hour ago (TTL would remove it within days)"
+    );
+    let swept = expirer
+        .invoke(json!({"action": "sweep"}))
+        .await?
+        .ok()
+        .ok_or("the sweep failed")?;
+    println!("hourly sweep      -> {swept}");
+    let present = |key: String| async move {
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(w.keys(&key).await?.contains(&key))
+    };
+    println!(
+        "record {}, media object {}, journal object {}",
+        if media.record("wamid.DEMO.DOC").await?.is_some() {
+            "still there"
+        } else {
+            "deleted"
+        },
+        if present(media_key.clone()).await? {
+            "still there"
+        } else {
+            "deleted"
+        },
+        if present(journal_key.clone()).await? {
+            "still there"
+        } else {
+            "deleted"
+        },
+    );
+    let audit = expirer
+        .logs()
+        .into_iter()
+        .find(|l| l.contains("retention_audit"))
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .map(|entry| entry["fields"].to_string())
+        .unwrap_or_default();
+    println!("audit (no personal data): {audit}");
 
     if serve {
         heading("Serving");
