@@ -4,7 +4,7 @@
 CARGO ?= cargo
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap build demo serve test lint bench bench-media infra-lint
+.PHONY: help bootstrap build demo serve test lint bench bench-media bench-retention infra-lint
 
 help:
 	@echo "make demo   - run the ingest pipeline locally (moto + the real webhook binary) and show what happened"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint   - cargo fmt --check and clippy -D warnings"
 	@echo "make bench  - the ingest benchmark (figures in README)"
 	@echo "make bench-media - peak RSS / CPU of the release media fetcher on 1, 16, 100 MiB files"
+	@echo "make bench-retention - retention sweep cost on 10,000 and 100,000 items, 1,000 of them expired"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -41,6 +42,9 @@ bench:
 bench-media: bootstrap
 	$(CARGO) build --release -p media-fetcher -p webhook
 	WAVAULT_BIN_PROFILE=release $(CARGO) run --release -q -p wavault-tests --bin media-bench
+
+bench-retention: bootstrap
+	$(CARGO) run --release -q -p wavault-tests --bin retention-bench
 
 infra-lint: bootstrap
 	@bash scripts/lint-infra.sh
