@@ -51,16 +51,91 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Every variable [`Config::from_lookup`] reads (a unit test checks it against the code).
+    pub const VARIABLES: &'static [&'static str] = &[
+        "RECORDS_TABLE",
+        "ARCHIVE_BUCKET",
+        "MEDIA_QUEUE_URL",
+        "META_SECRET_ID",
+        "CONTACT_HASH_SECRET_ID",
+        "GRAPH_API_BASE_URL",
+        "GRAPH_API_VERSION",
+        "RETENTION_DAYS",
+        "MEDIA_DEADLINE_DAYS",
+        "MEDIA_DLQ_URL",
+        "KMS_KEY_ID",
+        "AWS_ENDPOINT_URL",
+    ];
+
+    /// What the webhook reads (`adapters::ingest_service`): no Graph API, no dead-letter queue.
+    /// `MEDIA_DEADLINE_DAYS` is here: the webhook stamps each media record's `media_deadline`.
+    pub const WEBHOOK_VARIABLES: &'static [&'static str] = &[
+        "RECORDS_TABLE",
+        "ARCHIVE_BUCKET",
+        "MEDIA_QUEUE_URL",
+        "META_SECRET_ID",
+        "CONTACT_HASH_SECRET_ID",
+        "RETENTION_DAYS",
+        "MEDIA_DEADLINE_DAYS",
+        "KMS_KEY_ID",
+        "AWS_ENDPOINT_URL",
+    ];
+
+    /// What the media fetcher reads (`adapters::archiver_service`, `adapters::media_sweep_service`):
+    /// no contact-hash key, and neither retention nor the media deadline (both are stamped on the
+    /// records by the webhook).
+    pub const MEDIA_FETCHER_VARIABLES: &'static [&'static str] = &[
+        "RECORDS_TABLE",
+        "ARCHIVE_BUCKET",
+        "MEDIA_QUEUE_URL",
+        "MEDIA_DLQ_URL",
+        "META_SECRET_ID",
+        "GRAPH_API_BASE_URL",
+        "GRAPH_API_VERSION",
+        "KMS_KEY_ID",
+        "AWS_ENDPOINT_URL",
+    ];
+
+    /// Reads the process environment (every variable in [`Config::VARIABLES`]).
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_for(Self::VARIABLES)
+    }
+
+    /// Reads only `variables` from the process environment: a function passes its own set
+    /// ([`Config::WEBHOOK_VARIABLES`], [`Config::MEDIA_FETCHER_VARIABLES`]), so it can never depend
+    /// on a variable the template does not give it. See [`Config::from_lookup_for`].
+    pub fn from_env_for(variables: &[&str]) -> Result<Self, ConfigError> {
         let vars: HashMap<String, String> = std::env::vars().collect();
-        Self::from_lookup(|name| vars.get(name).cloned())
+        Self::from_lookup_for(variables, |name| vars.get(name).cloned())
     }
 
     /// Reads settings through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        Self::from_lookup_for(Self::VARIABLES, lookup)
+    }
+
+    /// Reads through `lookup` only the names in `variables`; any other variable counts as unset
+    /// (its default applies) and `lookup` is never asked for it. A required variable outside
+    /// `variables` is not required: its field is left empty, for a function that does not use it.
+    pub fn from_lookup_for(
+        variables: &[&str],
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let reads = |name: &str| variables.contains(&name);
+        let get = |name: &'static str| {
+            if reads(name) {
+                lookup(name).filter(|v| !v.trim().is_empty())
+            } else {
+                None
+            }
+        };
+        let required = |name: &'static str| {
+            if reads(name) {
+                get(name).ok_or(ConfigError::Missing(name))
+            } else {
+                Ok(String::new())
+            }
+        };
 
         let graph_api_base_url = get("GRAPH_API_BASE_URL")
             .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
@@ -107,7 +182,9 @@ impl Config {
             },
         };
         let media_queue_url = required("MEDIA_QUEUE_URL")?;
-        if !(media_queue_url.starts_with("https://") || media_queue_url.starts_with("http://")) {
+        if reads("MEDIA_QUEUE_URL")
+            && !(media_queue_url.starts_with("https://") || media_queue_url.starts_with("http://"))
+        {
             return Err(ConfigError::Invalid {
                 name: "MEDIA_QUEUE_URL",
                 reason: "must be the queue URL, not its name or ARN".to_owned(),
@@ -167,6 +244,16 @@ pub struct RotatorConfig {
 }
 
 impl RotatorConfig {
+    /// Every variable [`RotatorConfig::from_lookup`] reads (a unit test checks it against the code).
+    pub const VARIABLES: &'static [&'static str] = &[
+        "META_SECRET_ID",
+        "GRAPH_API_BASE_URL",
+        "GRAPH_API_VERSION",
+        "ROTATION_STRATEGY",
+        "PHONE_NUMBER_ID",
+        "AWS_ENDPOINT_URL",
+    ];
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         let vars: HashMap<String, String> = std::env::vars().collect();
@@ -243,6 +330,10 @@ pub struct ExpirerConfig {
 }
 
 impl ExpirerConfig {
+    /// Every variable [`ExpirerConfig::from_lookup`] reads (a unit test checks it against the code).
+    pub const VARIABLES: &'static [&'static str] =
+        &["RECORDS_TABLE", "ARCHIVE_BUCKET", "AWS_ENDPOINT_URL"];
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         let vars: HashMap<String, String> = std::env::vars().collect();

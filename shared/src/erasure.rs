@@ -24,7 +24,7 @@ use std::sync::Arc;
 /// cannot recreate it from a redelivery, and the media fetcher treats it as a record gone.
 pub const TOMBSTONE_KIND: &str = "erased";
 /// `kind` of journal-link items.
-pub const JOURNAL_LINK_KIND: &str = "journal-link";
+pub const JOURNAL_LINK_KIND: &str = crate::records::RecordKind::JournalLink.as_str();
 /// Store calls in flight at once by default (reads, deletes, tombstones).
 pub const CONCURRENCY: usize = 16;
 /// Rounds of "ids found on records lead to more records"; a contact has at most a few ids.

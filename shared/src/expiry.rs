@@ -33,12 +33,7 @@ impl ExpiryReason {
     }
 }
 
-/// The key of a records-table item.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ItemKey {
-    pub wamid: String,
-    pub sk: String,
-}
+pub use crate::erasure::ItemKey;
 
 /// What cleanup needs of a removed item (read from its old image).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,7 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             RecordKind::Message => "message",
             RecordKind::Status => "status",

@@ -297,3 +297,55 @@ async fn lifecycle_rules_read_back_as_declared() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn deletes_leave_no_version_behind_in_a_versioned_bucket() -> TestResult {
+    use wavault::ports::ArchiveObjects;
+    let (m, _expirer) = stack("rt-versions").await?;
+    let (s3, bucket) = (&m.webhook.s3, &m.webhook.stack.bucket);
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await?;
+    for body in [b"first".to_vec(), b"second".to_vec()] {
+        s3.put_object()
+            .bucket(bucket)
+            .key("media/1/v.jpg")
+            .body(body.into())
+            .send()
+            .await?;
+    }
+    s3.put_object()
+        .bucket(bucket)
+        .key("media/1/v.jpg.other")
+        .body(b"a neighbour sharing the prefix".to_vec().into())
+        .send()
+        .await?;
+    let objects = wavault::adapters::s3::S3ArchiveObjects::new(s3.clone(), bucket.clone());
+    objects.delete_all_versions("media/1/v.jpg").await?;
+    let listed = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix("media/1/")
+        .send()
+        .await?;
+    let left: Vec<&str> = listed
+        .versions()
+        .iter()
+        .filter_map(|v| v.key())
+        .chain(listed.delete_markers().iter().filter_map(|d| d.key()))
+        .collect();
+    assert_eq!(
+        left,
+        vec!["media/1/v.jpg.other"],
+        "no version, no marker left"
+    );
+    // Already gone: still success.
+    objects.delete_all_versions("media/1/v.jpg").await?;
+    Ok(())
+}

@@ -45,7 +45,7 @@ fn main() -> Result<(), Error> {
 
 async fn run() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
+    let config = Config::from_env_for(Config::MEDIA_FETCHER_VARIABLES)?;
     let clients = AwsClients::new(&load_sdk_config().await);
     let metrics = Arc::new(EmfMetrics::new("media-fetcher"));
     let archiver = Arc::new(archiver_service(&config, &clients, metrics.clone())?);

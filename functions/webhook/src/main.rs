@@ -11,7 +11,7 @@ use wavault::metrics::EmfMetrics;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
+    let config = Config::from_env_for(Config::WEBHOOK_VARIABLES)?;
     let clients = AwsClients::new(&wavault::adapters::aws::load_sdk_config().await);
     let ingest = Arc::new(ingest_service(
         &config,

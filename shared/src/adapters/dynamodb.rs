@@ -102,9 +102,7 @@ pub fn record_item(record: &Record) -> HashMap<String, AttributeValue> {
     item
 }
 
-/// `kind` of the tombstone an erasure leaves in place of a record (it keeps a redelivery from
-/// recreating the record until the original expiry).
-pub const ERASED_KIND: &str = "erased";
+use crate::erasure::TOMBSTONE_KIND as ERASED_KIND;
 
 /// Neither a tombstone nor past its expiry at `now` (TTL deletes late; reads must not).
 pub fn is_live(item: &HashMap<String, AttributeValue>, now: i64) -> bool {

@@ -336,15 +336,20 @@ impl S3ArchiveObjects {
 #[async_trait]
 impl ArchiveObjects for S3ArchiveObjects {
     async fn delete_all_versions(&self, key: &str) -> Result<(), PortError> {
-        // The plain delete removes the object of an unversioned bucket; in a versioned one it only
-        // adds a delete marker, so every version (and marker) left under the key goes next.
-        self.client
+        // The plain delete removes the object of an unversioned bucket (one request, the common
+        // case: the bucket is not versioned). In a versioned (or suspended) one it only adds a
+        // delete marker, and S3 says so: then every version and marker under the key goes too.
+        let deleted = self
+            .client
             .delete_object()
             .bucket(&self.bucket)
             .key(key)
             .send()
             .await
             .map_err(|e| classify("s3", &e))?;
+        if deleted.delete_marker() != Some(true) {
+            return Ok(());
+        }
         let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
         loop {
             let listed = self

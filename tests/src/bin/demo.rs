@@ -328,6 +328,52 @@ async fn run() -> DemoResult {
         .unwrap_or_default();
     println!("audit (no personal data): {audit}");
 
+    // 6. A contact's rights: the `wavault` operator tool (the real binary, against the same stack).
+    heading("Erasure and export of one contact (wavault erase / export)");
+    let tool = wavault_tests::webhook_stack::function_binary("wavault")?;
+    let env = w.stack.function_env(&endpoint, "http://127.0.0.1:9");
+    let export_dir = std::env::temp_dir().join(format!("wavault-demo-export-{suffix}"));
+    let export = std::process::Command::new(&tool)
+        .args(["export", "--wa-id", CONTACT_A, "--out"])
+        .arg(&export_dir)
+        .env_clear()
+        .envs(env.clone())
+        .output()?;
+    println!(
+        "wavault export --wa-id <contact A> --out {}\n  -> {}",
+        export_dir.display(),
+        String::from_utf8_lossy(&export.stdout).trim()
+    );
+    let erase = std::process::Command::new(&tool)
+        .args(["erase", "--wa-id", CONTACT_A, "--concurrency", "1"])
+        .env_clear()
+        .envs(env.clone())
+        .output()?;
+    println!(
+        "wavault erase --wa-id <contact A>\n  -> {}",
+        String::from_utf8_lossy(&erase.stdout).trim()
+    );
+    let again = std::process::Command::new(&tool)
+        .args(["erase", "--wa-id", CONTACT_A, "--concurrency", "1"])
+        .env_clear()
+        .envs(env)
+        .output()?;
+    println!(
+        "the same erase again (idempotent)\n  -> {}",
+        String::from_utf8_lossy(&again.stdout).trim()
+    );
+    let image_now = media.record("wamid.DEMO.IMAGE").await?;
+    println!(
+        "wamid.DEMO.IMAGE is now {:?} (a tombstone keeps a redelivery from recreating it); \
+         {} records of other contacts are untouched",
+        image_now.as_ref().and_then(|i| s(i, "kind")),
+        w.records()
+            .await?
+            .iter()
+            .filter(|i| s(i, "kind") != Some("erased"))
+            .count()
+    );
+
     if serve {
         heading("Serving");
         println!("webhook URL: {}", w.webhook_url());
