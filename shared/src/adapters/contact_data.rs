@@ -340,38 +340,7 @@ impl S3JournalObjects {
     /// In a versioned bucket the overwritten body would survive as a noncurrent version: delete
     /// every version of `key` but `current`.
     async fn delete_other_versions(&self, key: &str, current: &str) -> Result<(), PortError> {
-        let listed = self
-            .client
-            .list_object_versions()
-            .bucket(&self.bucket)
-            .prefix(key)
-            .send()
-            .await
-            .map_err(|e| classify("s3", &e))?;
-        let stale = listed
-            .versions()
-            .iter()
-            .filter(|v| v.key() == Some(key))
-            .filter_map(|v| v.version_id())
-            .chain(
-                listed
-                    .delete_markers()
-                    .iter()
-                    .filter(|m| m.key() == Some(key))
-                    .filter_map(|m| m.version_id()),
-            )
-            .filter(|version| *version != current);
-        for version in stale {
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .version_id(version)
-                .send()
-                .await
-                .map_err(|e| classify("s3", &e))?;
-        }
-        Ok(())
+        super::s3::delete_versions_except(&self.client, &self.bucket, key, Some(current)).await
     }
 }
 

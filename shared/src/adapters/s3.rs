@@ -101,6 +101,38 @@ fn is_precondition_failed<E: ProvideErrorMetadata>(
         || error.raw_response().map(|r| r.status().as_u16()) == Some(412)
 }
 
+impl S3MediaStore {
+    /// An UploadPart of `length` bytes that S3 checksums (SHA-256) in transit; the body is added
+    /// by the caller.
+    fn part_request(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        length: u64,
+    ) -> aws_sdk_s3::operation::upload_part::builders::UploadPartFluentBuilder {
+        self.client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .content_length(length as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+    }
+}
+
+fn uploaded_part(
+    part_number: i32,
+    output: &aws_sdk_s3::operation::upload_part::UploadPartOutput,
+) -> UploadedPart {
+    UploadedPart {
+        part_number,
+        etag: output.e_tag().unwrap_or_default().to_owned(),
+        checksum_sha256: output.checksum_sha256().map(str::to_owned),
+    }
+}
+
 #[async_trait]
 impl MediaStore for S3MediaStore {
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
@@ -191,23 +223,12 @@ impl MediaStore for S3MediaStore {
         body: bytes::Bytes,
     ) -> Result<UploadedPart, PortError> {
         let output = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(part_number)
-            .content_length(body.len() as i64)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .part_request(key, upload_id, part_number, body.len() as u64)
             .body(ByteStream::from(body))
             .send()
             .await
             .map_err(|e| classify("s3", &e))?;
-        Ok(UploadedPart {
-            part_number,
-            etag: output.e_tag().unwrap_or_default().to_owned(),
-            checksum_sha256: output.checksum_sha256().map(str::to_owned),
-        })
+        Ok(uploaded_part(part_number, &output))
     }
 
     async fn upload_part_stream(
@@ -226,25 +247,14 @@ impl MediaStore for S3MediaStore {
                 .build(),
         );
         let output = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(part_number)
-            .content_length(length as i64)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .part_request(key, upload_id, part_number, length)
             .body(ByteStream::from_body_1_x(PartBody::from(part)))
             .customize()
             .config_override(patience)
             .send()
             .await
             .map_err(|e| classify("s3", &e))?;
-        Ok(UploadedPart {
-            part_number,
-            etag: output.e_tag().unwrap_or_default().to_owned(),
-            checksum_sha256: output.checksum_sha256().map(str::to_owned),
-        })
+        Ok(uploaded_part(part_number, &output))
     }
 
     async fn complete_multipart(
@@ -350,47 +360,59 @@ impl ArchiveObjects for S3ArchiveObjects {
         if deleted.delete_marker() != Some(true) {
             return Ok(());
         }
-        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
-        loop {
-            let listed = self
-                .client
-                .list_object_versions()
-                .bucket(&self.bucket)
-                .prefix(key)
-                .set_key_marker(key_marker.take())
-                .set_version_id_marker(version_marker.take())
+        delete_versions_except(&self.client, &self.bucket, key, None).await
+    }
+}
+
+/// Deletes every version and delete marker of exactly `key` (not its prefix neighbours), except
+/// version `keep`.
+pub(crate) async fn delete_versions_except(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    keep: Option<&str>,
+) -> Result<(), PortError> {
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    loop {
+        let listed = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(key)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        let version_ids: Vec<String> = listed
+            .versions()
+            .iter()
+            .filter(|v| v.key() == Some(key))
+            .filter_map(|v| v.version_id())
+            .chain(
+                listed
+                    .delete_markers()
+                    .iter()
+                    .filter(|m| m.key() == Some(key))
+                    .filter_map(|m| m.version_id()),
+            )
+            .filter(|version| Some(*version) != keep)
+            .map(str::to_owned)
+            .collect();
+        for version_id in version_ids {
+            client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .version_id(version_id)
                 .send()
                 .await
                 .map_err(|e| classify("s3", &e))?;
-            let version_ids: Vec<Option<String>> = listed
-                .versions()
-                .iter()
-                .filter(|v| v.key() == Some(key))
-                .map(|v| v.version_id().map(str::to_owned))
-                .chain(
-                    listed
-                        .delete_markers()
-                        .iter()
-                        .filter(|m| m.key() == Some(key))
-                        .map(|m| m.version_id().map(str::to_owned)),
-                )
-                .collect();
-            for version_id in version_ids {
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .set_version_id(version_id)
-                    .send()
-                    .await
-                    .map_err(|e| classify("s3", &e))?;
-            }
-            if listed.is_truncated() != Some(true) {
-                return Ok(());
-            }
-            key_marker = listed.next_key_marker().map(str::to_owned);
-            version_marker = listed.next_version_id_marker().map(str::to_owned);
         }
+        if listed.is_truncated() != Some(true) {
+            return Ok(());
+        }
+        key_marker = listed.next_key_marker().map(str::to_owned);
+        version_marker = listed.next_version_id_marker().map(str::to_owned);
     }
 }
 
