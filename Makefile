@@ -4,7 +4,7 @@
 CARGO ?= cargo
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap build demo serve test lint bench bench-media bench-retention infra-lint
+.PHONY: help bootstrap build demo serve test lint bench bench-media bench-retention bench-erase infra-lint
 
 help:
 	@echo "make demo   - run the ingest pipeline locally (moto + the real webhook binary) and show what happened"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench  - the ingest benchmark (figures in README)"
 	@echo "make bench-media - peak RSS / CPU of the release media fetcher on 1, 16, 100 MiB files"
 	@echo "make bench-retention - retention sweep cost on 10,000 and 100,000 items, 1,000 of them expired"
+	@echo "make bench-erase - erasure time for a contact with 1,000 messages and 100 media files"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -45,6 +46,9 @@ bench-media: bootstrap
 
 bench-retention: bootstrap
 	$(CARGO) run --release -q -p wavault-tests --bin retention-bench
+
+bench-erase: bootstrap
+	$(CARGO) run --release -q -p wavault-tests --bin erase-bench
 
 infra-lint: bootstrap
 	@bash scripts/lint-infra.sh
