@@ -131,6 +131,34 @@ impl Template {
         })
     }
 
+    /// Logical ids of every resource of `resource_type` (sorted).
+    pub fn logical_ids_of_type(&self, resource_type: &str) -> Vec<String> {
+        match self.root.get("Resources") {
+            Some(Value::Object(resources)) => resources
+                .iter()
+                .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(resource_type))
+                .map(|(id, _)| id.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A resource's `Metadata` (unresolved; SAM build settings, scanner suppressions).
+    pub fn metadata(&self, logical_id: &str) -> Option<&Value> {
+        self.root
+            .get("Resources")
+            .and_then(|r| r.get(logical_id))
+            .and_then(|r| r.get("Metadata"))
+    }
+
+    /// The SAM `Globals` entry at `path` (e.g. `["Function", "Environment"]`), resolved.
+    pub fn global(&self, path: &[&str]) -> Option<Value> {
+        let found = path
+            .iter()
+            .try_fold(self.root.get("Globals")?, |v, key| v.get(key))?;
+        Some(self.resolve(found))
+    }
+
     /// Resolves every intrinsic the local stack can; the rest stays in long form.
     pub fn resolve(&self, value: &Value) -> Value {
         match value {

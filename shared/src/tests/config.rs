@@ -73,11 +73,11 @@ fn trailing_slash_is_trimmed_and_overrides_apply() {
     assert_eq!(config.retention_days, 7);
 }
 
+/// The names a lookup was asked for.
+type Asked = std::rc::Rc<std::cell::RefCell<std::collections::BTreeSet<String>>>;
+
 /// A valid value for every variable any config reads, and the names it was asked for.
-fn recording_lookup() -> (
-    impl Fn(&str) -> Option<String>,
-    std::rc::Rc<std::cell::RefCell<std::collections::BTreeSet<String>>>,
-) {
+fn recording_lookup() -> (impl Fn(&str) -> Option<String>, Asked) {
     let asked = std::rc::Rc::new(std::cell::RefCell::new(std::collections::BTreeSet::new()));
     let record = asked.clone();
     let lookup = move |name: &str| {

@@ -8,8 +8,7 @@
 //! contact's 100 messages sit in the same table and must survive.
 //!
 //! Run: `cargo run -p wavault-tests --release --bin erase-bench` (options: `--messages N`,
-//! `--media N`, `--media-bytes N`, `--concurrency N`; concurrency defaults to 1 because moto's
-//! S3 `ListObjectVersions` fails under concurrent deletes).
+//! `--media N`, `--media-bytes N`, `--concurrency N`, default 16 as in the `wavault` tool).
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use std::collections::HashMap;
@@ -40,9 +39,6 @@ struct Options {
     media: usize,
     media_bytes: usize,
     concurrency: usize,
-    /// Plain DeleteObject instead of "every version" (valid for the unversioned bucket): shows
-    /// what the use case costs apart from moto's slow version listing.
-    plain_deletes: bool,
 }
 
 fn options() -> BenchResult<Options> {
@@ -50,14 +46,9 @@ fn options() -> BenchResult<Options> {
         messages: 1000,
         media: 100,
         media_bytes: 64 * 1024,
-        concurrency: 1,
-        plain_deletes: false,
+        concurrency: wavault::erasure::CONCURRENCY,
     };
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(at) = args.iter().position(|a| a == "--plain-deletes") {
-        args.remove(at);
-        o.plain_deletes = true;
-    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).ok_or("option without a value")?.parse()?;
         match pair[0].as_str() {
@@ -201,29 +192,6 @@ async fn seed(
     Ok(count)
 }
 
-/// DeleteObject only (see `Options::plain_deletes`).
-struct PlainDeletes {
-    client: aws_sdk_s3::Client,
-    bucket: String,
-}
-
-#[async_trait::async_trait]
-impl ArchiveObjects for PlainDeletes {
-    async fn delete_all_versions(&self, key: &str) -> Result<(), PortError> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| PortError::Failed {
-                service: "s3",
-                detail: format!("{e:?}"),
-            })
-    }
-}
-
 #[tokio::main]
 async fn main() -> BenchResult {
     let o = options()?;
@@ -241,7 +209,6 @@ async fn main() -> BenchResult {
         media: 10,
         media_bytes: o.media_bytes,
         concurrency: 1,
-        plain_deletes: false,
     };
     seed(&clients, &stack, OTHER, &other, &hasher).await?;
     println!(
@@ -259,31 +226,10 @@ async fn main() -> BenchResult {
     let metrics = Arc::new(wavault::metrics::EmfMetrics::new("erase-bench"));
     let mut eraser = contact_data::eraser(&config, &clients, hasher, metrics);
     eraser.concurrency = o.concurrency;
-    if o.plain_deletes {
-        eraser.objects = Arc::new(PlainDeletes {
-            client: clients.s3.clone(),
-            bucket: stack.bucket.clone(),
-        });
-    }
     let contact = ContactIds {
         wa_id: Some(CONTACT.to_owned()),
         user_id: None,
     };
-    // What one ListObjectVersions costs here (each delete of every version lists first; moto
-    // deep-copies every object of the bucket per listing, AWS does not).
-    let probes = 10;
-    let started = Instant::now();
-    for _ in 0..probes {
-        clients
-            .s3
-            .list_object_versions()
-            .bucket(&stack.bucket)
-            .prefix("journal/0")
-            .send()
-            .await?;
-    }
-    let list_ms = started.elapsed().as_secs_f64() * 1000.0 / f64::from(probes);
-
     let started = Instant::now();
     let report = eraser.erase(&contact).await?;
     let elapsed = started.elapsed();
@@ -305,14 +251,6 @@ async fn main() -> BenchResult {
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() * 1000.0 / report.records_erased.max(1) as f64,
     );
-    let deletes = report.media_objects_deleted + report.journal_objects_deleted;
-    if !o.plain_deletes {
-        println!(
-        "of which about {:.0} s are moto listing versions: {deletes} object deletions x {list_ms:.0} ms \
-         per ListObjectVersions on this bucket at the start (it shrinks as the erasure runs)",
-        deletes as f64 * list_ms / 1000.0
-    );
-    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     println!(
         "command: cargo run -p wavault-tests --release --bin erase-bench{}{}",
