@@ -4,32 +4,38 @@
 CARGO ?= cargo
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap build demo serve test lint bench bench-media bench-retention bench-erase infra-lint
+.PHONY: help bootstrap bins build demo serve test lint bench bench-media bench-retention bench-erase bench-coldstart infra-lint
 
 help:
 	@echo "make demo   - run the ingest pipeline locally (moto + the real webhook binary) and show what happened"
 	@echo "make serve  - like demo, then stay up and print the webhook URL for manual curl"
 	@echo "make test   - the whole test suite (unit, integration against moto, template lint)"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings"
+	@echo "make build  - sam build of the stack (arm64 via cargo-lambda + zig, offline); FUNCTION=WebhookFunction for one"
 	@echo "make bench  - the ingest benchmark (figures in README)"
 	@echo "make bench-media - peak RSS / CPU of the release media fetcher on 1, 16, 100 MiB files"
 	@echo "make bench-retention - retention sweep cost on 10,000 and 100,000 items, 1,000 of them expired"
 	@echo "make bench-erase - erasure time for a contact with 1,000 messages and 100 media files"
+	@echo "make bench-coldstart - process start to first Runtime API poll, each release function vs hello world"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
 # Integration tests and the demo run the real function binaries: build them first.
-build:
+bins:
 	$(CARGO) build --workspace --bins
 
-demo: bootstrap build
+# `sam build` of the deployable stack (arm64, cargo-lambda + zig from .venv-sam); FUNCTION=WebhookFunction for one.
+build:
+	@bash scripts/sam-build.sh $(FUNCTION)
+
+demo: bootstrap bins
 	$(CARGO) run -q -p wavault-tests --bin demo
 
-serve: bootstrap build
+serve: bootstrap bins
 	$(CARGO) run -q -p wavault-tests --bin demo -- --serve
 
-test: bootstrap build
+test: bootstrap bins
 	$(CARGO) test --workspace
 	@bash scripts/lint-infra.sh
 
@@ -49,6 +55,10 @@ bench-retention: bootstrap
 
 bench-erase: bootstrap
 	$(CARGO) run --release -q -p wavault-tests --bin erase-bench
+
+bench-coldstart:
+	$(CARGO) build --release -p webhook -p media-fetcher -p token-rotator -p ttl-expirer -p wavault-tests --bin echo-lambda
+	WAVAULT_BIN_PROFILE=release $(CARGO) run --release -q -p wavault-tests --bin coldstart-bench
 
 infra-lint: bootstrap
 	@bash scripts/lint-infra.sh

@@ -20,7 +20,6 @@ use wavault::adapters::dynamodb::record_item;
 use wavault::clock::{Clock, SystemClock};
 use wavault::contact::ContactHasher;
 use wavault::erasure::ContactIds;
-use wavault::ports::{ArchiveObjects, PortError};
 use wavault::records::{self, PlanContext, RecordKind};
 use wavault::retention::RetentionPolicy;
 use wavault::samples;
