@@ -57,7 +57,8 @@ bench-erase: bootstrap
 	$(CARGO) run --release -q -p wavault-tests --bin erase-bench
 
 bench-coldstart:
-	$(CARGO) build --release -p webhook -p media-fetcher -p token-rotator -p ttl-expirer -p wavault-tests --bin echo-lambda
+	$(CARGO) build --release -p webhook -p media-fetcher -p token-rotator -p ttl-expirer
+	$(CARGO) build --release -p wavault-tests --bin echo-lambda
 	WAVAULT_BIN_PROFILE=release $(CARGO) run --release -q -p wavault-tests --bin coldstart-bench
 
 infra-lint: bootstrap
