@@ -137,26 +137,7 @@ impl Config {
             }
         };
 
-        let graph_api_base_url = get("GRAPH_API_BASE_URL")
-            .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        if !(graph_api_base_url.starts_with("https://")
-            || graph_api_base_url.starts_with("http://"))
-        {
-            return Err(ConfigError::Invalid {
-                name: "GRAPH_API_BASE_URL",
-                reason: "must be an http(s) URL".to_owned(),
-            });
-        }
-        let graph_api_version =
-            get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned());
-        if !is_graph_version(&graph_api_version) {
-            return Err(ConfigError::Invalid {
-                name: "GRAPH_API_VERSION",
-                reason: format!("expected a version like v23.0, got {graph_api_version:?}"),
-            });
-        }
+        let (graph_api_base_url, graph_api_version) = graph_settings(&get)?;
         let retention_days = match get("RETENTION_DAYS") {
             None => DEFAULT_RETENTION_DAYS,
             Some(text) => match text.trim().parse::<u32>() {
@@ -205,6 +186,31 @@ impl Config {
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
         })
     }
+}
+
+/// `GRAPH_API_BASE_URL` (without a trailing slash) and `GRAPH_API_VERSION`, with their defaults,
+/// validated the same way for every function that calls Graph.
+fn graph_settings(
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<(String, String), ConfigError> {
+    let base_url = get("GRAPH_API_BASE_URL")
+        .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
+        .trim_end_matches('/')
+        .to_owned();
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(ConfigError::Invalid {
+            name: "GRAPH_API_BASE_URL",
+            reason: "must be an http(s) URL".to_owned(),
+        });
+    }
+    let version = get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned());
+    if !is_graph_version(&version) {
+        return Err(ConfigError::Invalid {
+            name: "GRAPH_API_VERSION",
+            reason: format!("expected a version like v23.0, got {version:?}"),
+        });
+    }
+    Ok((base_url, version))
 }
 
 fn is_graph_version(version: &str) -> bool {
@@ -263,26 +269,7 @@ impl RotatorConfig {
     /// Reads settings through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        let graph_api_base_url = get("GRAPH_API_BASE_URL")
-            .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        if !(graph_api_base_url.starts_with("https://")
-            || graph_api_base_url.starts_with("http://"))
-        {
-            return Err(ConfigError::Invalid {
-                name: "GRAPH_API_BASE_URL",
-                reason: "must be an http(s) URL".to_owned(),
-            });
-        }
-        let graph_api_version =
-            get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned());
-        if !is_graph_version(&graph_api_version) {
-            return Err(ConfigError::Invalid {
-                name: "GRAPH_API_VERSION",
-                reason: format!("expected a version like v23.0, got {graph_api_version:?}"),
-            });
-        }
+        let (graph_api_base_url, graph_api_version) = graph_settings(&get)?;
         let rotation_strategy = match get("ROTATION_STRATEGY") {
             None => crate::rotation::RotationStrategy::default(),
             Some(text) => crate::rotation::RotationStrategy::parse(&text).ok_or_else(|| {
