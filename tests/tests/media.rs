@@ -31,6 +31,18 @@ async fn record(
     Ok(m.record(wamid).await?.ok_or("record missing")?)
 }
 
+/// Multipart uploads left open in the bucket (each one an abort that did not happen).
+async fn open_uploads(m: &MediaStack) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let uploads = m
+        .webhook
+        .s3
+        .list_multipart_uploads()
+        .bucket(&m.webhook.stack.bucket)
+        .send()
+        .await?;
+    Ok(uploads.uploads().len())
+}
+
 /// Asserts the record is archived and the object holds exactly `expected`, verified.
 async fn assert_archived(m: &MediaStack, wamid: &str, expected: &[u8]) -> TestResult {
     let item = record(m, wamid).await?;
@@ -121,14 +133,7 @@ async fn large_and_chunked_files_stream_through_multipart() -> TestResult {
     assert!(round.retried.is_empty(), "{round:?}");
     assert_archived(&m, "wamid.M.BIG", &big_bytes).await?;
     assert_archived(&m, "wamid.M.CHUNKED", &chunked).await?;
-    let uploads = m
-        .webhook
-        .s3
-        .list_multipart_uploads()
-        .bucket(&m.webhook.stack.bucket)
-        .send()
-        .await?;
-    assert!(uploads.uploads().is_empty(), "no upload left open");
+    assert_eq!(open_uploads(&m).await?, 0, "no upload left open");
     Ok(())
 }
 
@@ -192,14 +197,7 @@ async fn large_files_that_go_wrong_mid_stream_leave_no_object_and_no_open_upload
         m.webhook.keys("media/").await?.is_empty(),
         "nothing incomplete or unverified is visible"
     );
-    let uploads = m
-        .webhook
-        .s3
-        .list_multipart_uploads()
-        .bucket(&m.webhook.stack.bucket)
-        .send()
-        .await?;
-    assert!(uploads.uploads().is_empty(), "every upload aborted");
+    assert_eq!(open_uploads(&m).await?, 0, "every upload aborted");
     Ok(())
 }
 
@@ -356,14 +354,7 @@ async fn permanent_failures_are_recorded_with_their_reason_and_leave_the_queue()
         m.webhook.keys("media/").await?.is_empty(),
         "nothing unverified is visible"
     );
-    let uploads = m
-        .webhook
-        .s3
-        .list_multipart_uploads()
-        .bucket(&m.webhook.stack.bucket)
-        .send()
-        .await?;
-    assert!(uploads.uploads().is_empty(), "aborted, not left open");
+    assert_eq!(open_uploads(&m).await?, 0, "aborted, not left open");
     Ok(())
 }
 
