@@ -103,7 +103,7 @@ fn removal(item: &Item, sequence: &str, principal: &str) -> Value {
             "OldImage": image(item),
             "SequenceNumber": sequence,
             "SizeBytes": 100,
-            "StreamViewType": "NEW_AND_OLD_IMAGES"
+            "StreamViewType": "OLD_IMAGE"
         },
         "userIdentity": {"type": "Service", "principalId": principal},
         "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026"
