@@ -67,7 +67,7 @@ async fn base64_bodies_are_decoded_before_verification() {
     );
     let response = handle(&world.ingest, event).await;
     assert_eq!(response.status_code, 200);
-    assert_eq!(world.records.len(), 1);
+    assert_eq!(world.records.records_len(), 1);
     let stored = world
         .journal
         .objects
@@ -135,7 +135,7 @@ async fn function_url_events_are_handled_the_same() {
         "body": String::from_utf8(body.clone()).unwrap(), "isBase64Encoded": false
     })).unwrap();
     assert_eq!(handle(&world.ingest, event).await.status_code, 200);
-    assert_eq!(world.records.len(), 1);
+    assert_eq!(world.records.records_len(), 1);
 }
 
 #[test]
