@@ -263,6 +263,8 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
 fn add_journal_links(plan: &mut IngestPlan, ctx: &PlanContext<'_>) {
     let mut seen = std::collections::HashSet::new();
     let mut links = Vec::new();
+    let wamid = journal_link_id(ctx.body_sha256_hex);
+    let expires_at = ctx.retention.expires_at(ctx.received_at);
     for record in &plan.records {
         let (wa, user) = (&record.contact_wa_hash, &record.contact_user_hash);
         let Some(contact) = wa.as_deref().or(user.as_deref()) else {
@@ -272,11 +274,11 @@ fn add_journal_links(plan: &mut IngestPlan, ctx: &PlanContext<'_>) {
             continue;
         }
         let link = Record {
-            wamid: journal_link_id(ctx.body_sha256_hex),
+            wamid: wamid.clone(),
             sk: format!("contact#{contact}"),
             kind: RecordKind::JournalLink,
             received_at: ctx.received_at,
-            expires_at: ctx.retention.expires_at(ctx.received_at),
+            expires_at,
             journal_key: ctx.journal_key.to_owned(),
             waba_id: record.waba_id.clone(),
             phone_number_id: record.phone_number_id.clone(),
