@@ -12,8 +12,6 @@ use crate::export::{ObjectChunks, ObjectSource};
 use crate::ports::{Metrics, PortError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -312,15 +310,6 @@ impl ContactRecords for DynamoContactRecords {
     }
 }
 
-/// 404 / NoSuchKey.
-fn is_not_found<E: aws_sdk_s3::error::ProvideErrorMetadata>(
-    error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> bool {
-    use aws_sdk_s3::error::ProvideErrorMetadata as _;
-    error.code() == Some("NoSuchKey")
-        || error.raw_response().map(|r| r.status().as_u16()) == Some(404)
-}
-
 /// Journal objects in the archive bucket, rewritten with the webhook's encryption settings.
 pub struct S3JournalObjects {
     client: aws_sdk_s3::Client,
@@ -347,17 +336,8 @@ impl S3JournalObjects {
 #[async_trait]
 impl JournalObjects for S3JournalObjects {
     async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
-        let output = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(error) if is_not_found(&error) => return Ok(None),
-            Err(error) => return Err(classify("s3", &error)),
+        let Some(output) = super::s3::get_if_present(&self.client, &self.bucket, key).await? else {
+            return Ok(None);
         };
         let body = output
             .body
@@ -371,22 +351,16 @@ impl JournalObjects for S3JournalObjects {
     }
 
     async fn replace(&self, key: &str, body: Vec<u8>) -> Result<(), PortError> {
-        let mut request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(body))
-            .content_type("application/json")
-            .checksum_algorithm(ChecksumAlgorithm::Sha256);
-        request = match &self.kms_key_id {
-            Some(key_id) => request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key_id)
-                .bucket_key_enabled(true),
-            None => request.server_side_encryption(ServerSideEncryption::Aes256),
-        };
-        let output = request.send().await.map_err(|e| classify("s3", &e))?;
+        let output = super::s3::journal_put(
+            &self.client,
+            &self.bucket,
+            key,
+            body,
+            self.kms_key_id.as_deref(),
+        )
+        .send()
+        .await
+        .map_err(|e| classify("s3", &e))?;
         match output.version_id().filter(|v| *v != "null") {
             Some(current) => self.delete_other_versions(key, current).await,
             None => Ok(()),
@@ -409,17 +383,8 @@ impl S3ObjectSource {
 #[async_trait]
 impl ObjectSource for S3ObjectSource {
     async fn open(&self, key: &str) -> Result<Option<ObjectChunks>, PortError> {
-        let output = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(error) if is_not_found(&error) => return Ok(None),
-            Err(error) => return Err(classify("s3", &error)),
+        let Some(output) = super::s3::get_if_present(&self.client, &self.bucket, key).await? else {
+            return Ok(None);
         };
         let chunks = futures::stream::unfold(Some(output.body), |body| async move {
             let mut body = body?;

@@ -30,28 +30,63 @@ impl S3Journal {
 #[async_trait]
 impl Journal for S3Journal {
     async fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<JournalWrite, PortError> {
-        let mut request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(body.to_vec()))
-            .content_type("application/json")
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .if_none_match("*");
-        request = match &self.kms_key_id {
-            Some(key_id) => request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key_id)
-                .bucket_key_enabled(true),
-            None => request.server_side_encryption(ServerSideEncryption::Aes256),
-        };
+        let request = journal_put(
+            &self.client,
+            &self.bucket,
+            key,
+            body.to_vec(),
+            self.kms_key_id.as_deref(),
+        )
+        .if_none_match("*");
         match request.send().await {
             Ok(_) => Ok(JournalWrite::Created),
             // Content addressing makes an existing object the same body.
             Err(error) if is_precondition_failed(&error) => Ok(JournalWrite::AlreadyPresent),
             Err(error) => Err(classify("s3", &error)),
         }
+    }
+}
+
+/// A PutObject of a journal body: JSON, SHA-256 checksummed in transit, SSE-KMS with a bucket key
+/// when `kms_key_id` is set (AES256 otherwise). Shared by the webhook's write and erasure's rewrite.
+pub(crate) fn journal_put(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    kms_key_id: Option<&str>,
+) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    let request = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body))
+        .content_type("application/json")
+        .checksum_algorithm(ChecksumAlgorithm::Sha256);
+    match kms_key_id {
+        Some(key_id) => request
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key_id)
+            .bucket_key_enabled(true),
+        None => request.server_side_encryption(ServerSideEncryption::Aes256),
+    }
+}
+
+/// GetObject, with an absent key as `None`.
+pub(crate) async fn get_if_present(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, PortError> {
+    match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(output) => Ok(Some(output)),
+        Err(error)
+            if error.code() == Some("NoSuchKey")
+                || error.raw_response().map(|r| r.status().as_u16()) == Some(404) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(classify("s3", &error)),
     }
 }
 
