@@ -127,11 +127,13 @@ impl JobQueue for MemoryQueue {
     }
 }
 
-/// Secrets by id, counting reads.
+/// Secrets by id, counting reads; [`MemorySecrets::set_unavailable`] makes reads fail as a
+/// throttled or unreachable Secrets Manager does.
 #[derive(Default)]
 pub struct MemorySecrets {
     values: Mutex<HashMap<String, String>>,
     reads: AtomicUsize,
+    unavailable: AtomicBool,
 }
 
 impl MemorySecrets {
@@ -144,12 +146,20 @@ impl MemorySecrets {
     pub fn reads(&self) -> usize {
         self.reads.load(Ordering::SeqCst)
     }
+
+    /// While `true`, every read fails with `PortError::Unavailable`.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
 }
 
 #[async_trait]
 impl SecretSource for MemorySecrets {
     async fn secret_string(&self, secret_id: &str) -> Result<String, PortError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(unavailable("secretsmanager"));
+        }
         self.values
             .lock()
             .map_err(|_| unavailable("secretsmanager"))?
@@ -244,13 +254,16 @@ impl MemoryIngest {
             journal: journal.clone(),
             records: records.clone(),
             queue: queue.clone(),
-            meta_secret: Arc::new(SecretCache::new(
-                secrets.clone(),
-                clock.clone(),
-                Self::META_SECRET_ID,
-                crate::secrets::DEFAULT_SECRET_TTL_SECONDS,
-                parse_meta_secret,
-            )),
+            meta_secret: Arc::new(
+                SecretCache::new(
+                    secrets.clone(),
+                    clock.clone(),
+                    Self::META_SECRET_ID,
+                    crate::secrets::DEFAULT_SECRET_TTL_SECONDS,
+                    parse_meta_secret,
+                )
+                .with_metrics(metrics.clone()),
+            ),
             contact_hash_key: Arc::new(SecretCache::new(
                 secrets.clone(),
                 clock.clone(),

@@ -4,9 +4,19 @@
 //! within minutes without a redeploy. A forced refresh is available for "the token was refused" and
 //! a rate-limited one for "the signature did not match", so forged requests cannot hammer Secrets
 //! Manager.
+//!
+//! A read that fails (Secrets Manager throttled, timed out, unreachable) does not fail the caller
+//! while the last good value is recent: it is served for up to [`STALE_GRACE_SECONDS`] past its
+//! TTL, counted as `SecretStaleServed`, and the source is asked again at most every
+//! [`STALE_RETRY_SECONDS`] meanwhile (so an outage does not cost every request a timed-out read).
+//! Without this a Secrets Manager blip turned every webhook into a 500. The bound keeps a rotated
+//! or revoked credential from living on indefinitely: 15 minutes is longer than the blips seen in
+//! practice, and short beside the hours between a token rotation and the old token's expiry.
+//! Only a failed *read* is forgiven: a secret that reads but does not parse (an operator's broken
+//! edit) fails at once, so the mistake shows instead of hiding behind the old value.
 
 use crate::clock::Clock;
-use crate::ports::{PortError, SecretSource};
+use crate::ports::{Metrics, PortError, SecretSource};
 use serde::Deserialize;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -86,6 +96,9 @@ impl MetaSecret {
 struct Cached<T> {
     value: Arc<T>,
     fetched_at: i64,
+    /// When the last failed read happened (reads are then retried at most every
+    /// [`STALE_RETRY_SECONDS`] while the stale value is served).
+    failed_at: Option<i64>,
 }
 
 /// A TTL cache over one secret, parsed by `parse`.
@@ -97,10 +110,18 @@ pub struct SecretCache<T> {
     parse: fn(&str, &str) -> Result<T, SecretError>,
     cached: Mutex<Option<Cached<T>>>,
     last_forced_refresh: Mutex<Option<i64>>,
+    metrics: Option<Arc<dyn Metrics>>,
 }
 
 /// How long a cached secret is trusted before it is read again.
 pub const DEFAULT_SECRET_TTL_SECONDS: i64 = 300;
+
+/// How long past its TTL the last good value is still served when reading the secret fails
+/// (module docs: why 15 minutes).
+pub const STALE_GRACE_SECONDS: i64 = 15 * 60;
+
+/// While a stale value is served, the source is asked again at most this often.
+pub const STALE_RETRY_SECONDS: i64 = 30;
 
 impl<T: Send + Sync> SecretCache<T> {
     pub fn new(
@@ -118,7 +139,14 @@ impl<T: Send + Sync> SecretCache<T> {
             parse,
             cached: Mutex::new(None),
             last_forced_refresh: Mutex::new(None),
+            metrics: None,
         }
+    }
+
+    /// Counts `SecretStaleServed` on `metrics` whenever a stale value stands in for a failed read.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The cached value, read again when older than the TTL.
@@ -128,6 +156,13 @@ impl<T: Send + Sync> SecretCache<T> {
         if let Some(c) = cached.as_ref() {
             if now.saturating_sub(c.fetched_at) < self.ttl_seconds {
                 return Ok(c.value.clone());
+            }
+            // A read failed moments ago: serve the last good value without asking again yet.
+            if c.failed_at
+                .is_some_and(|at| now.saturating_sub(at) < STALE_RETRY_SECONDS)
+                && self.within_grace(c, now)
+            {
+                return Ok(self.serve_stale(c));
             }
         }
         self.load(&mut cached, now).await
@@ -157,13 +192,42 @@ impl<T: Send + Sync> SecretCache<T> {
     }
 
     async fn load(&self, slot: &mut Option<Cached<T>>, now: i64) -> Result<Arc<T>, SecretError> {
-        let text = self.source.secret_string(&self.secret_id).await?;
+        let text = match self.source.secret_string(&self.secret_id).await {
+            Ok(text) => text,
+            Err(error) => {
+                if let Some(cached) = slot.as_mut().filter(|c| self.within_grace(c, now)) {
+                    cached.failed_at = Some(now);
+                    tracing::warn!(
+                        event = "secret_stale_served",
+                        secret_id = %self.secret_id,
+                        age_seconds = now.saturating_sub(cached.fetched_at),
+                        error = %error
+                    );
+                    return Ok(self.serve_stale(cached));
+                }
+                return Err(error.into());
+            }
+        };
         let value = Arc::new((self.parse)(&self.secret_id, &text)?);
         *slot = Some(Cached {
             value: value.clone(),
             fetched_at: now,
+            failed_at: None,
         });
         Ok(value)
+    }
+
+    /// Whether `cached` may still stand in for a failed read: at most [`STALE_GRACE_SECONDS`]
+    /// past its TTL.
+    fn within_grace(&self, cached: &Cached<T>, now: i64) -> bool {
+        now.saturating_sub(cached.fetched_at) < self.ttl_seconds.saturating_add(STALE_GRACE_SECONDS)
+    }
+
+    fn serve_stale(&self, cached: &Cached<T>) -> Arc<T> {
+        if let Some(metrics) = &self.metrics {
+            metrics.count("SecretStaleServed", 1);
+        }
+        cached.value.clone()
     }
 }
 

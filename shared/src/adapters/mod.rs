@@ -53,21 +53,26 @@ where
     }
 }
 
-/// The one cache every reader of the Meta secret goes through (TTL, forced refresh).
+/// The one cache every reader of the Meta secret goes through (TTL, forced refresh, the last
+/// good value through a Secrets Manager blip, counted on `metrics`).
 pub fn meta_secret_cache(
     config: &crate::config::Config,
     clients: &aws::AwsClients,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
+    metrics: std::sync::Arc<dyn crate::ports::Metrics>,
 ) -> std::sync::Arc<crate::secrets::SecretCache<crate::secrets::MetaSecret>> {
-    std::sync::Arc::new(crate::secrets::SecretCache::new(
-        std::sync::Arc::new(secretsmanager::SecretsManagerSource::new(
-            clients.secretsmanager.clone(),
-        )),
-        clock,
-        config.meta_secret_id.clone(),
-        crate::secrets::DEFAULT_SECRET_TTL_SECONDS,
-        crate::secrets::parse_meta_secret,
-    ))
+    std::sync::Arc::new(
+        crate::secrets::SecretCache::new(
+            std::sync::Arc::new(secretsmanager::SecretsManagerSource::new(
+                clients.secretsmanager.clone(),
+            )),
+            clock,
+            config.meta_secret_id.clone(),
+            crate::secrets::DEFAULT_SECRET_TTL_SECONDS,
+            crate::secrets::parse_meta_secret,
+        )
+        .with_metrics(metrics),
+    )
 }
 
 /// Wires the webhook use case to AWS: one place, shared by the Lambda and the tools.
@@ -98,7 +103,7 @@ pub fn ingest_service(
             clients.sqs.clone(),
             config.media_queue_url.clone(),
         )),
-        meta_secret: meta_secret_cache(config, clients, clock.clone()),
+        meta_secret: meta_secret_cache(config, clients, clock.clone(), metrics.clone()),
         // The hash key never rotates (that would orphan every contact index): cache it for the
         // life of the instance.
         contact_hash_key: Arc::new(SecretCache::new(
@@ -139,7 +144,7 @@ pub fn archiver_service(
             clients.dynamodb.clone(),
             config.records_table.clone(),
         )),
-        meta_secret: meta_secret_cache(config, clients, clock.clone()),
+        meta_secret: meta_secret_cache(config, clients, clock.clone(), metrics.clone()),
         clock,
         metrics,
     })
