@@ -15,8 +15,13 @@ pub const SECRET_ACCESS_KEY: &str = "testing";
 
 /// SDK configuration aimed at `endpoint` (a moto URL) with static test credentials.
 pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    sdk_config_with_key(endpoint, ACCESS_KEY_ID)
+}
+
+/// [`sdk_config`] with another access key id (the IAM gateway reads the caller's principal from it).
+pub fn sdk_config_with_key(endpoint: &str, access_key_id: &str) -> SdkConfig {
     let credentials = Credentials::new(
-        ACCESS_KEY_ID,
+        access_key_id,
         SECRET_ACCESS_KEY,
         None,
         None,

@@ -15,6 +15,7 @@ use std::time::Duration;
 pub mod aws;
 pub mod fake_graph;
 pub mod http_front;
+pub mod iam;
 pub mod lambda_emulator;
 pub mod local_stack;
 pub mod media_stack;

@@ -15,10 +15,14 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 
 use crate::aws::{
-    dynamodb_client, s3_client, secrets_client, sqs_client, ACCESS_KEY_ID, REGION,
+    dynamodb_client, s3_client, secrets_client, sqs_client, REGION,
     SECRET_ACCESS_KEY,
 };
+use crate::iam::policies::StackPolicies;
+use crate::iam::requests::StackResources;
+use crate::iam::{Gateway, Principal, LOCAL_KMS_KEY_ARN};
 use crate::template::{as_i64, scalar_string, Resource, Template};
+use std::sync::Arc;
 use crate::{Error, Result};
 
 /// Logical ids in `infra/template.yaml` the local stack provisions.
@@ -67,6 +71,19 @@ pub struct LocalStack {
     pub retention_days: i64,
     /// The Graph API version the template configures (its `GraphApiVersion` parameter).
     pub graph_api_version: String,
+    /// The name suffix (the stack's name for the IAM gateway).
+    pub suffix: String,
+    /// The emulator (or proxy) the resources were provisioned in.
+    pub upstream: String,
+    /// The template's policies bound to these resources, for the IAM gateway.
+    pub iam: Arc<IamBinding>,
+}
+
+/// The template's policies and the facts about the resources the IAM gateway maps requests with.
+#[derive(Debug)]
+pub struct IamBinding {
+    pub policies: StackPolicies,
+    pub resources: StackResources,
 }
 
 impl LocalStack {
@@ -153,7 +170,12 @@ impl LocalStack {
             contact_hash_key,
         )
         .await?;
-        Ok(LocalStack {
+        let upstream = sdk
+            .endpoint_url()
+            .ok_or_else(|| Error::Emulator("the SDK config has no endpoint (moto's)".into()))?
+            .trim_end_matches('/')
+            .to_owned();
+        let mut stack = LocalStack {
             table,
             table_stream_arn,
             bucket,
@@ -165,14 +187,68 @@ impl LocalStack {
             contact_hash_secret_id,
             retention_days,
             graph_api_version,
-        })
+            suffix: name_suffix.to_owned(),
+            upstream,
+            iam: Arc::new(IamBinding {
+                policies: StackPolicies {
+                    principals: Default::default(),
+                    resource_policies: Vec::new(),
+                },
+                resources: StackResources::default(),
+            }),
+        };
+        let bound = crate::iam::bind(template, &stack, name_suffix)?;
+        stack.iam = Arc::new(IamBinding {
+            policies: StackPolicies::from_template(&bound)?,
+            resources: crate::iam::stack_resources(&bound, &stack)?,
+        });
+        stack.register_with(&stack.upstream.clone(), false)?;
+        Ok(stack)
     }
 
-    /// The environment a wavault function gets locally: resource names as the template would pass them, the
-    /// emulator endpoint, test credentials, and the Graph API base URL (the fake Graph API in tests).
-    /// `RETENTION_DAYS` and `GRAPH_API_VERSION` are the template's parameter defaults (30 and v23.0 today).
-    pub fn function_env(&self, endpoint: &str, graph_base_url: &str) -> Vec<(String, String)> {
-        [
+    /// The IAM gateway in front of `upstream` with this stack registered; `expect_denials` marks a test that
+    /// provokes denials on purpose (the IAM check does not count them).
+    pub fn register_with(&self, upstream: &str, expect_denials: bool) -> Result<Arc<Gateway>> {
+        let gateway = Gateway::for_upstream(upstream)?;
+        gateway.register(
+            &self.suffix,
+            self.iam.policies.clone(),
+            self.iam.resources.clone(),
+            expect_denials,
+        )?;
+        Ok(gateway)
+    }
+
+    /// The IAM gateway in front of the emulator these resources live in.
+    pub fn gateway(&self) -> Result<Arc<Gateway>> {
+        Gateway::for_upstream(&self.upstream)
+    }
+
+    /// SDK configuration that calls AWS as `principal` of this stack, through the IAM gateway (what Lambda's
+    /// event source mappings do with a function's role, for tests that emulate them).
+    pub fn sdk_config_as(&self, principal: Principal) -> Result<SdkConfig> {
+        let gateway = self.gateway()?;
+        Ok(crate::aws::sdk_config_with_key(
+            &gateway.endpoint(),
+            &principal.access_key_id(&self.suffix),
+        ))
+    }
+
+    /// The environment `principal`'s process gets locally: resource names as the template would pass them, the
+    /// IAM gateway in front of `upstream` (moto, or a proxy in front of it) as `AWS_ENDPOINT_URL`, credentials
+    /// naming the principal, and the Graph API base URL (the fake Graph API in tests). `RETENTION_DAYS` and
+    /// `GRAPH_API_VERSION` are the template's parameter defaults (30 and v23.0 today); `KMS_KEY_ID` is the key the
+    /// template's `ArchiveKey.Arn` stands for.
+    pub fn function_env(
+        &self,
+        principal: Principal,
+        upstream: &str,
+        graph_base_url: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let gateway = self.register_with(upstream, false)?;
+        let endpoint = gateway.endpoint();
+        let access_key = principal.access_key_id(&self.suffix);
+        Ok([
             ("RECORDS_TABLE", self.table.as_str()),
             ("ARCHIVE_BUCKET", self.bucket.as_str()),
             ("MEDIA_QUEUE_URL", self.queue_url.as_str()),
@@ -185,14 +261,15 @@ impl LocalStack {
             ("GRAPH_API_BASE_URL", graph_base_url),
             ("GRAPH_API_VERSION", self.graph_api_version.as_str()),
             ("RETENTION_DAYS", &self.retention_days.to_string()),
-            ("AWS_ENDPOINT_URL", endpoint),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
+            ("KMS_KEY_ID", LOCAL_KMS_KEY_ARN),
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", access_key.as_str()),
             ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
             ("AWS_REGION", REGION),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        .collect())
     }
 }
 

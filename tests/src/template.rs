@@ -39,6 +39,18 @@ pub struct Template {
     origin: String,
     root: Value,
     parameters: BTreeMap<String, Value>,
+    /// Provisioned resources (logical id -> what `Ref` and `Fn::GetAtt` give), bound by the IAM gateway so role
+    /// policies resolve to the ARNs of the local stack.
+    resources: BTreeMap<String, ResourceRefs>,
+}
+
+/// What a provisioned resource answers to `Ref` and `Fn::GetAtt` (e.g. `Arn`, `StreamArn`).
+#[derive(Debug, Clone, Default)]
+pub struct ResourceRefs {
+    /// The `Ref` value (a table or bucket name, a queue URL, a secret ARN).
+    pub reference: String,
+    /// Attribute name -> value.
+    pub attributes: BTreeMap<String, String>,
 }
 
 impl Template {
@@ -88,6 +100,7 @@ impl Template {
             origin: origin.to_string(),
             root,
             parameters,
+            resources: BTreeMap::new(),
         })
     }
 
@@ -95,6 +108,17 @@ impl Template {
     pub fn with_parameter(mut self, name: &str, value: impl Into<Value>) -> Template {
         self.parameters.insert(name.to_string(), value.into());
         self
+    }
+
+    /// Binds a provisioned resource, so `Ref` / `Fn::GetAtt` / `${Logical.Attr}` of it resolve.
+    pub fn with_resource(mut self, logical_id: &str, refs: ResourceRefs) -> Template {
+        self.resources.insert(logical_id.to_string(), refs);
+        self
+    }
+
+    /// The raw (unresolved) root of the template, for readers that walk it themselves.
+    pub fn root(&self) -> &Value {
+        &self.root
     }
 
     /// Where the template came from, for messages.
@@ -239,6 +263,14 @@ impl Template {
                 let found = self.root.get("Mappings")?.get(map)?.get(top)?.get(second)?;
                 Some(self.resolve(found))
             }
+            "Fn::GetAtt" => {
+                let (logical, attribute) = match arg {
+                    Value::String(dotted) => dotted.split_once('.')?,
+                    Value::Array(a) => (a.first()?.as_str()?, a.get(1)?.as_str()?),
+                    _ => return None,
+                };
+                self.attribute(logical, attribute)
+            }
             // Condition functions are evaluated only where a condition is expected.
             _ => None,
         }
@@ -251,7 +283,17 @@ impl Template {
         if let Some((_, v)) = PSEUDO.iter().find(|(n, _)| *n == name) {
             return Some(Value::String((*v).to_string()));
         }
+        if let Some(refs) = self.resources.get(name) {
+            return Some(Value::String(refs.reference.clone()));
+        }
         self.parameters.get(name).map(|v| self.resolve(v))
+    }
+
+    fn attribute(&self, logical: &str, attribute: &str) -> Option<Value> {
+        let refs = self.resources.get(logical)?;
+        refs.attributes
+            .get(attribute)
+            .map(|v| Value::String(v.clone()))
     }
 
     fn sub(&self, arg: &Value) -> Option<Value> {
@@ -274,7 +316,10 @@ impl Template {
             } else {
                 let value = match vars.and_then(|v| v.get(var)) {
                     Some(v) => self.resolve(v),
-                    None => self.reference(var)?,
+                    None => match var.split_once('.') {
+                        Some((logical, attribute)) => self.attribute(logical, attribute)?,
+                        None => self.reference(var)?,
+                    },
                 };
                 out.push_str(&scalar_string(&value)?);
             }

@@ -274,7 +274,10 @@ pub fn spawn_function(
     graph_base_url: &str,
     env_override: &[(&str, &str)],
 ) -> Result<LambdaProcess> {
-    let mut env = stack.function_env(endpoint, graph_base_url);
+    let principal = crate::iam::Principal::of_binary(name).ok_or_else(|| {
+        Error::Emulator(format!("{name} is not a wavault function (no IAM principal)"))
+    })?;
+    let mut env = stack.function_env(principal, endpoint, graph_base_url)?;
     for (key, value) in env_override {
         env.retain(|(k, _)| k != key);
         env.push(((*key).to_owned(), (*value).to_owned()));

@@ -161,10 +161,11 @@ fn journal_of(body: &[u8]) -> String {
 /// checks that nothing it prints names a contact or carries content. Erasures run with
 /// `--concurrency 1`: moto's S3 `ListObjectVersions` fails when a delete runs beside it.
 async fn wavault(m: &MediaStack, args: &[&str]) -> TestResult<(Value, String)> {
-    let env = m
-        .webhook
-        .stack
-        .function_env(&m.webhook.endpoint, "http://127.0.0.1:9");
+    let env = m.webhook.stack.function_env(
+        wavault_tests::iam::Principal::Operator,
+        &m.webhook.endpoint,
+        "http://127.0.0.1:9",
+    )?;
     let output = tokio::process::Command::new(function_binary("wavault")?)
         .args(args)
         .env_clear()
@@ -517,11 +518,11 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
     let refused = tokio::process::Command::new(function_binary("wavault")?)
         .args(["export", "--wa-id", B, "--out", &out_text])
         .env_clear()
-        .envs(
-            m.webhook
-                .stack
-                .function_env(&m.webhook.endpoint, "http://127.0.0.1:9"),
-        )
+        .envs(m.webhook.stack.function_env(
+            wavault_tests::iam::Principal::Operator,
+            &m.webhook.endpoint,
+            "http://127.0.0.1:9",
+        )?)
         .output()
         .await?;
     assert!(!refused.status.success());

@@ -297,7 +297,11 @@ async fn provisions_the_fixture_template() -> TestResult {
     assert_eq!(media.expiration().and_then(|e| e.days()), Some(30));
     // Versioning is applied too, but not read back here: moto 5.2.5 answers GetBucketVersioning with a
     // `GetBucketVersioningResponse` XML root, which the Rust SDK rejects (real S3 sends `VersioningConfiguration`).
-    let env = stack.function_env(&moto.endpoint(), "http://127.0.0.1:9");
+    let env = stack.function_env(
+        wavault_tests::iam::Principal::Webhook,
+        &moto.endpoint(),
+        "http://127.0.0.1:9",
+    )?;
     let get = |k: &str| {
         env.iter()
             .find(|(name, _)| name == k)
@@ -306,7 +310,10 @@ async fn provisions_the_fixture_template() -> TestResult {
     assert_eq!(get("RECORDS_TABLE"), Some(stack.table.as_str()));
     assert_eq!(get("RETENTION_DAYS"), Some("30"));
     assert_eq!(get("GRAPH_API_VERSION"), Some("v23.0"));
-    assert_eq!(get("AWS_ENDPOINT_URL"), Some(moto.endpoint().as_str()));
+    // Through the IAM gateway in front of moto, as the webhook's principal.
+    let gateway = stack.gateway()?;
+    assert_eq!(get("AWS_ENDPOINT_URL"), Some(gateway.endpoint().as_str()));
+    assert_eq!(get("AWS_ACCESS_KEY_ID"), Some("wv.webhook.fixture"));
 
     // Parameters flow through: a different retention gives different lifecycle days and env.
     let short = fixture_template()?.with_parameter("RetentionDays", 7);

@@ -331,7 +331,11 @@ async fn run() -> DemoResult {
     // 6. A contact's rights: the `wavault` operator tool (the real binary, against the same stack).
     heading("Erasure and export of one contact (wavault erase / export)");
     let tool = wavault_tests::webhook_stack::function_binary("wavault")?;
-    let env = w.stack.function_env(&endpoint, "http://127.0.0.1:9");
+    let env = w.stack.function_env(
+        wavault_tests::iam::Principal::Operator,
+        &endpoint,
+        "http://127.0.0.1:9",
+    )?;
     let export_dir = std::env::temp_dir().join(format!("wavault-demo-export-{suffix}"));
     let export = std::process::Command::new(&tool)
         .args(["export", "--wa-id", CONTACT_A, "--out"])
