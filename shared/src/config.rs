@@ -12,6 +12,12 @@ pub const DEFAULT_GRAPH_API_VERSION: &str = "v23.0";
 /// Default retention, as Meta's own for message content.
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
+/// Variables the code reads that the SAM template never sets: `AWS_ENDPOINT_URL` (an emulator
+/// endpoint never exists in a deployed stack) and `MEDIA_DOWNLOAD_HOSTS` (the default, Meta's
+/// media hosts, is what a deployment wants; only the local stack's fake Graph API on 127.0.0.1
+/// needs another list). `tests/tests/template_env.rs` checks the template sets neither.
+pub const LOCAL_ONLY_VARIABLES: &[&str] = &["AWS_ENDPOINT_URL", "MEDIA_DOWNLOAD_HOSTS"];
+
 /// A setting that is missing or wrong. Names the variable, never echoes a secret.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -48,6 +54,12 @@ pub struct Config {
     pub kms_key_id: Option<String>,
     /// `AWS_ENDPOINT_URL`: an emulator endpoint for every AWS client (S3 then uses path style).
     pub aws_endpoint_url: Option<String>,
+    /// `METRICS_NAMESPACE`: the CloudWatch namespace of the EMF metrics (the template gives each
+    /// stack its own, `wavault/<stack name>`, so two stacks never share a metric or an alarm).
+    pub metrics_namespace: String,
+    /// `MEDIA_DOWNLOAD_HOSTS`: comma-separated hosts media may be downloaded from, redirects
+    /// included (default [`crate::media::META_MEDIA_HOSTS`]).
+    pub media_download_hosts: Vec<String>,
 }
 
 impl Config {
@@ -65,6 +77,8 @@ impl Config {
         "MEDIA_DLQ_URL",
         "KMS_KEY_ID",
         "AWS_ENDPOINT_URL",
+        "METRICS_NAMESPACE",
+        "MEDIA_DOWNLOAD_HOSTS",
     ];
 
     /// What the webhook reads (`adapters::ingest_service`): no Graph API, no dead-letter queue.
@@ -79,6 +93,7 @@ impl Config {
         "MEDIA_DEADLINE_DAYS",
         "KMS_KEY_ID",
         "AWS_ENDPOINT_URL",
+        "METRICS_NAMESPACE",
     ];
 
     /// What the media fetcher reads (`adapters::archiver_service`, `adapters::media_sweep_service`):
@@ -94,6 +109,8 @@ impl Config {
         "GRAPH_API_VERSION",
         "KMS_KEY_ID",
         "AWS_ENDPOINT_URL",
+        "METRICS_NAMESPACE",
+        "MEDIA_DOWNLOAD_HOSTS",
     ];
 
     /// Reads the process environment (every variable in [`Config::VARIABLES`]).
@@ -162,6 +179,14 @@ impl Config {
                 }
             },
         };
+        let metrics_namespace = metrics_namespace(&get)?;
+        let media_download_hosts = match get("MEDIA_DOWNLOAD_HOSTS") {
+            None => crate::media::META_MEDIA_HOSTS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
+            Some(text) => download_hosts(&text)?,
+        };
         let media_queue_url = required("MEDIA_QUEUE_URL")?;
         if reads("MEDIA_QUEUE_URL")
             && !(media_queue_url.starts_with("https://") || media_queue_url.starts_with("http://"))
@@ -184,6 +209,54 @@ impl Config {
             media_dlq_url: get("MEDIA_DLQ_URL"),
             kms_key_id: get("KMS_KEY_ID"),
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            metrics_namespace,
+            media_download_hosts,
+        })
+    }
+}
+
+/// `METRICS_NAMESPACE`, default [`crate::metrics::DEFAULT_NAMESPACE`]; CloudWatch's rules: 1-255
+/// characters of letters, digits and `. - _ / # :` (and spaces), not starting with `AWS/`.
+fn metrics_namespace(get: &impl Fn(&'static str) -> Option<String>) -> Result<String, ConfigError> {
+    let Some(namespace) = get("METRICS_NAMESPACE") else {
+        return Ok(crate::metrics::DEFAULT_NAMESPACE.to_owned());
+    };
+    let namespace = namespace.trim().to_owned();
+    let valid = namespace.len() <= 255
+        && !namespace.starts_with("AWS/")
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
+    if valid {
+        Ok(namespace)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "METRICS_NAMESPACE",
+            reason: "expected at most 255 of A-Z a-z 0-9 . - _ / # : and not AWS/...".to_owned(),
+        })
+    }
+}
+
+/// `MEDIA_DOWNLOAD_HOSTS`: host names (optionally `host:port`), comma-separated, compared
+/// case-insensitively; no schemes, paths or wildcards.
+fn download_hosts(text: &str) -> Result<Vec<String>, ConfigError> {
+    let hosts: Vec<String> = text
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    let valid = !hosts.is_empty()
+        && hosts.iter().all(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':')
+        });
+    if valid {
+        Ok(hosts)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "MEDIA_DOWNLOAD_HOSTS",
+            reason: "expected host names separated by commas (no scheme, path or wildcard)"
+                .to_owned(),
         })
     }
 }
@@ -247,6 +320,8 @@ pub struct RotatorConfig {
     pub phone_number_id: Option<String>,
     /// `AWS_ENDPOINT_URL`: an emulator endpoint.
     pub aws_endpoint_url: Option<String>,
+    /// `METRICS_NAMESPACE` (see [`Config::metrics_namespace`]).
+    pub metrics_namespace: String,
 }
 
 impl RotatorConfig {
@@ -258,6 +333,7 @@ impl RotatorConfig {
         "ROTATION_STRATEGY",
         "PHONE_NUMBER_ID",
         "AWS_ENDPOINT_URL",
+        "METRICS_NAMESPACE",
     ];
 
     /// Reads the process environment.
@@ -296,6 +372,7 @@ impl RotatorConfig {
             rotation_strategy,
             phone_number_id,
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            metrics_namespace: metrics_namespace(&get)?,
         })
     }
 }
@@ -314,12 +391,18 @@ pub struct ExpirerConfig {
     pub archive_bucket: String,
     /// `AWS_ENDPOINT_URL`: an emulator endpoint.
     pub aws_endpoint_url: Option<String>,
+    /// `METRICS_NAMESPACE` (see [`Config::metrics_namespace`]).
+    pub metrics_namespace: String,
 }
 
 impl ExpirerConfig {
     /// Every variable [`ExpirerConfig::from_lookup`] reads (a unit test checks it against the code).
-    pub const VARIABLES: &'static [&'static str] =
-        &["RECORDS_TABLE", "ARCHIVE_BUCKET", "AWS_ENDPOINT_URL"];
+    pub const VARIABLES: &'static [&'static str] = &[
+        "RECORDS_TABLE",
+        "ARCHIVE_BUCKET",
+        "AWS_ENDPOINT_URL",
+        "METRICS_NAMESPACE",
+    ];
 
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -334,6 +417,7 @@ impl ExpirerConfig {
             records_table: get("RECORDS_TABLE").ok_or(ConfigError::Missing("RECORDS_TABLE"))?,
             archive_bucket: get("ARCHIVE_BUCKET").ok_or(ConfigError::Missing("ARCHIVE_BUCKET"))?,
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            metrics_namespace: metrics_namespace(&get)?,
         })
     }
 }

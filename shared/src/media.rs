@@ -8,6 +8,19 @@ use base64::Engine;
 pub const MAX_MEDIA_BYTES: u64 = 100 * 1024 * 1024;
 /// Meta's inbound media-id lifetime (configurable as `MEDIA_DEADLINE_DAYS`).
 pub const DEFAULT_MEDIA_DEADLINE_DAYS: u32 = 7;
+/// The hosts media is downloaded from, redirects included (`MEDIA_DOWNLOAD_HOSTS` overrides it).
+///
+/// What Graph returns: `GET /{version}/{media-id}` answers a `url` of the form
+/// `https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=<id>&ext=<expiry>&hash=<hash>`
+/// (Meta's Cloud API media reference, "Retrieve media URL"; the same shape in third-party guides,
+/// e.g. dualhook.com/docs/media-upload, and in the Cloud API examples collected in
+/// /work/shared/reference/meta-cloud-api.md). No documented or reported answer names another host,
+/// and no report of that URL redirecting elsewhere was found (searched Meta's docs, Q&A pages and
+/// GitHub issues for lookaside.fbsbx.com, mmg.whatsapp.net and fbcdn redirects). So the list is
+/// exactly that one host; a URL or a redirect anywhere else is refused and recorded as a failure,
+/// since our bearer token and the archive's integrity must not depend on an unknown host. If Meta
+/// ever moves media, the failures name the reason and this list (or the variable) is the fix.
+pub const META_MEDIA_HOSTS: &[&str] = &["lookaside.fbsbx.com"];
 /// Number of partitions of the sparse `media-pending` index (spreads writes; the sweep reads all).
 pub const PENDING_SHARDS: u32 = 8;
 

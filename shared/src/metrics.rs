@@ -1,15 +1,21 @@
 //! CloudWatch Embedded Metric Format: metrics as one structured log line per invocation, with no
 //! API call on the hot path. Dimensions are fixed (the function name); never user data.
+//!
+//! The namespace is per stack (`METRICS_NAMESPACE`, `wavault/<stack name>` in the template): the
+//! dimension `Function` is the same in every deployment, so two stacks in one account and region
+//! would otherwise add into the same metrics and fire each other's alarms.
 
 use crate::ports::Metrics;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-/// The namespace every wavault metric is published under.
-pub const NAMESPACE: &str = "wavault";
+/// The namespace when `METRICS_NAMESPACE` is not set (local tools and tests; a deployed stack
+/// always sets its own).
+pub const DEFAULT_NAMESPACE: &str = "wavault";
 
 /// Accumulates counts and prints them as an EMF document on `flush`.
 pub struct EmfMetrics {
+    namespace: String,
     function: String,
     counts: Mutex<BTreeMap<&'static str, u64>>,
     /// Latest value of each gauge (e.g. `TokenDaysToExpiry`), written with the counts.
@@ -19,10 +25,17 @@ pub struct EmfMetrics {
 impl EmfMetrics {
     pub fn new(function: impl Into<String>) -> Self {
         Self {
+            namespace: DEFAULT_NAMESPACE.to_owned(),
             function: function.into(),
             counts: Mutex::new(BTreeMap::new()),
             gauges: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Publishes under `namespace` instead of [`DEFAULT_NAMESPACE`].
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
     }
 
     /// The EMF document for the given counts (empty counts give `None`).
@@ -37,6 +50,17 @@ impl EmfMetrics {
     /// The EMF document for counts (unit `Count`) and gauges (unit `None`); `None` when both are
     /// empty.
     pub fn document_with_gauges(
+        function: &str,
+        counts: &BTreeMap<&'static str, u64>,
+        gauges: &BTreeMap<&'static str, f64>,
+        timestamp_ms: u128,
+    ) -> Option<String> {
+        Self::document_in(DEFAULT_NAMESPACE, function, counts, gauges, timestamp_ms)
+    }
+
+    /// [`document_with_gauges`](Self::document_with_gauges) under `namespace`.
+    pub fn document_in(
+        namespace: &str,
         function: &str,
         counts: &BTreeMap<&'static str, u64>,
         gauges: &BTreeMap<&'static str, f64>,
@@ -59,7 +83,7 @@ impl EmfMetrics {
             "_aws": {
                 "Timestamp": timestamp_ms as u64,
                 "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
+                    "Namespace": namespace,
                     "Dimensions": [["Function"]],
                     "Metrics": metrics,
                 }]
@@ -106,7 +130,9 @@ impl Metrics for EmfMetrics {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        if let Some(line) = Self::document_with_gauges(&self.function, &counts, &gauges, now) {
+        if let Some(line) =
+            Self::document_in(&self.namespace, &self.function, &counts, &gauges, now)
+        {
             // EMF must be a line of its own on stdout for CloudWatch to extract it.
             println!("{line}");
         }

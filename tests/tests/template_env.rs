@@ -15,8 +15,9 @@ use wavault_tests::workspace_root;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Read by the code but set only locally: an emulator endpoint never exists in a deployed stack.
-const LOCAL_ONLY: &[&str] = &["AWS_ENDPOINT_URL"];
+/// Read by the code but set only locally (an emulator endpoint, the fake Graph API's media host): declared
+/// beside the configs in `shared/src/config.rs`.
+const LOCAL_ONLY: &[&str] = wavault::config::LOCAL_ONLY_VARIABLES;
 
 /// The ways a function's `main` loads its configuration, and the variables each reads.
 const CONFIG_LOADS: &[(&str, &[&str])] = &[

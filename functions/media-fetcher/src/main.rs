@@ -47,7 +47,8 @@ async fn run() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_for(Config::MEDIA_FETCHER_VARIABLES)?;
     let clients = AwsClients::new(&load_sdk_config().await);
-    let metrics = Arc::new(EmfMetrics::new("media-fetcher"));
+    let metrics =
+        Arc::new(EmfMetrics::new("media-fetcher").with_namespace(config.metrics_namespace.clone()));
     let archiver = Arc::new(archiver_service(&config, &clients, metrics.clone())?);
     let sweep = Arc::new(media_sweep_service(&config, &clients, metrics.clone()));
     let postpone = Arc::new(SqsPostpone(SqsJobQueue::new(

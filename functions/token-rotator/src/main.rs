@@ -16,7 +16,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Arc::new(RotatorConfig::from_env()?);
     let clients = AwsClients::new(&load_sdk_config().await);
-    let metrics = Arc::new(EmfMetrics::new("token-rotator"));
+    let metrics =
+        Arc::new(EmfMetrics::new("token-rotator").with_namespace(config.metrics_namespace.clone()));
     let rotator = Arc::new(rotator_service(&config, &clients, metrics.clone())?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (rotator, config, metrics) = (rotator.clone(), config.clone(), metrics.clone());

@@ -20,7 +20,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = ExpirerConfig::from_env()?;
     let clients = AwsClients::new(&load_sdk_config().await);
-    let metrics = Arc::new(EmfMetrics::new("ttl-expirer"));
+    let metrics =
+        Arc::new(EmfMetrics::new("ttl-expirer").with_namespace(config.metrics_namespace.clone()));
     let expirer = Arc::new(expirer_service(&config, &clients, metrics.clone()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (expirer, metrics) = (expirer.clone(), metrics.clone());

@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let ingest = Arc::new(ingest_service(
         &config,
         &clients,
-        Arc::new(EmfMetrics::new("webhook")),
+        Arc::new(EmfMetrics::new("webhook").with_namespace(config.metrics_namespace.clone())),
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<http::HttpEvent>| {
         let ingest = ingest.clone();

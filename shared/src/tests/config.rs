@@ -186,3 +186,44 @@ fn a_function_reads_only_its_own_variables() {
         Err(ConfigError::Missing("CONTACT_HASH_SECRET_ID"))
     );
 }
+
+/// `METRICS_NAMESPACE` defaults to `wavault` (local tools) and is validated by CloudWatch's rules;
+/// `MEDIA_DOWNLOAD_HOSTS` defaults to Meta's media host and is a comma-separated host list.
+#[test]
+fn metrics_namespace_and_download_hosts() {
+    let config = load(&base()).unwrap();
+    assert_eq!(config.metrics_namespace, "wavault");
+    assert_eq!(config.media_download_hosts, vec!["lookaside.fbsbx.com"]);
+
+    let mut vars = base();
+    vars.insert("METRICS_NAMESPACE", "wavault/prod-eu");
+    vars.insert("MEDIA_DOWNLOAD_HOSTS", " 127.0.0.1 , LocalHost:8080 ");
+    let config = load(&vars).unwrap();
+    assert_eq!(config.metrics_namespace, "wavault/prod-eu");
+    assert_eq!(
+        config.media_download_hosts,
+        vec!["127.0.0.1", "localhost:8080"]
+    );
+
+    for (name, value) in [
+        ("METRICS_NAMESPACE", "AWS/Lambda"),
+        ("METRICS_NAMESPACE", "wavault/{stack}"),
+        ("MEDIA_DOWNLOAD_HOSTS", "https://lookaside.fbsbx.com"),
+        ("MEDIA_DOWNLOAD_HOSTS", "*.fbsbx.com"),
+        ("MEDIA_DOWNLOAD_HOSTS", ","),
+    ] {
+        let mut vars = base();
+        vars.insert(name, value);
+        match load(&vars) {
+            Err(ConfigError::Invalid { name: got, .. }) => assert_eq!(got, name),
+            other => panic!("{name}={value}: {other:?}"),
+        }
+    }
+    let rotator = RotatorConfig::from_lookup(|k| match k {
+        "META_SECRET_ID" => Some("meta".to_owned()),
+        "METRICS_NAMESPACE" => Some("wavault/s".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(rotator.metrics_namespace, "wavault/s");
+}
