@@ -34,7 +34,7 @@ const CHUNKS_BUFFERED_PER_PART: usize = 4;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArchiveOutcome {
     /// The file is in S3 and the record says so. `uploaded` is false when the object was
-    /// already there (a rerun): no second upload.
+    /// already there (a rerun after a crash, or a concurrent fetcher): the conditional write kept the first.
     Archived {
         key: String,
         bytes: u64,
@@ -93,6 +93,14 @@ pub struct Archiver {
     pub metrics: Arc<dyn Metrics>,
 }
 
+/// A verified file in S3: its digest, size, and whether this attempt wrote it.
+#[derive(Debug)]
+struct Stored {
+    sha256_hex: String,
+    bytes: u64,
+    created: bool,
+}
+
 impl Archiver {
     /// Archives one job. `Ok` means the job is done (archived, or recorded as failed);
     /// `Err(RetryLater)` means leave it on the queue.
@@ -106,14 +114,11 @@ impl Archiver {
             Some(Some(MediaStatus::Archived)) => return Ok(ArchiveOutcome::AlreadyArchived),
             Some(_) => {}
         }
+        // No existence check before the download: on AWS a HEAD of a missing key needs s3:ListBucket (403
+        // without it), which the fetcher's role does not get. The record says whether the work is done, and the
+        // conditional writes (If-None-Match) make a rerun after a crash between upload and record harmless: the
+        // file is downloaded and verified again, the write finds the object there, and the record is completed.
         let key = media_key(job, None);
-        if let Some(existing) = self.store.head(&key).await? {
-            if let Some(sha256_hex) = existing.sha256_hex {
-                return self
-                    .record_archived(job, key, existing.bytes, sha256_hex, false)
-                    .await;
-            }
-        }
 
         let mut secret = self.meta_secret.get().await?;
         let mut token_refreshed = false;
@@ -136,9 +141,9 @@ impl Archiver {
                 Err(error) => Err(AttemptError::Graph(error)),
             };
             let error = match attempt {
-                Ok((sha256_hex, bytes)) => {
+                Ok(stored) => {
                     return self
-                        .record_archived(job, key, bytes, sha256_hex, true)
+                        .record_archived(job, key, stored.bytes, stored.sha256_hex, stored.created)
                         .await
                 }
                 Err(error) => error,
@@ -239,13 +244,14 @@ impl Archiver {
         })
     }
 
+    /// Downloads, verifies and writes the file under `key` (conditionally: an object already there is kept).
     async fn download_and_store(
         &self,
         job: &MediaJob,
         key: &str,
         token: &str,
         info: &MediaInfo,
-    ) -> Result<(String, u64), AttemptError> {
+    ) -> Result<Stored, AttemptError> {
         let expected = info
             .sha256
             .as_deref()
@@ -286,7 +292,7 @@ impl Archiver {
         mut download: Download,
         expected: Option<[u8; 32]>,
         declared: u64,
-    ) -> Result<(String, u64), AttemptError> {
+    ) -> Result<Stored, AttemptError> {
         let mut buffer = BytesMut::with_capacity(declared as usize);
         while let Some(chunk) = download.body.next().await {
             let chunk = chunk.map_err(AttemptError::Graph)?;
@@ -304,11 +310,16 @@ impl Archiver {
         }
         meta.sha256_hex = hex::encode(digest);
         let bytes = buffer.len() as u64;
-        self.store
+        let put = self
+            .store
             .put_whole(key, buffer.freeze(), digest, &meta)
             .await
             .map_err(AttemptError::Store)?;
-        Ok((meta.sha256_hex, bytes))
+        Ok(Stored {
+            sha256_hex: meta.sha256_hex,
+            bytes,
+            created: put == PutResult::Created,
+        })
     }
 
     /// Streams through a multipart upload; aborts it on any error.
@@ -319,7 +330,7 @@ impl Archiver {
         download: Download,
         expected: Option<[u8; 32]>,
         declared: Option<u64>,
-    ) -> Result<(String, u64), AttemptError> {
+    ) -> Result<Stored, AttemptError> {
         let upload_id = self
             .store
             .begin_multipart(key, &meta)
@@ -343,9 +354,11 @@ impl Archiver {
                     .complete_multipart(key, &upload_id, parts, &meta)
                     .await
                 {
-                    Ok(PutResult::Created | PutResult::AlreadyExists) => {
-                        Ok((meta.sha256_hex, bytes))
-                    }
+                    Ok(put) => Ok(Stored {
+                        sha256_hex: meta.sha256_hex,
+                        bytes,
+                        created: put == PutResult::Created,
+                    }),
                     Err(error) => {
                         self.abort(key, &upload_id).await;
                         Err(AttemptError::Store(error))

@@ -80,14 +80,6 @@ pub trait Metrics: Send + Sync {
     fn flush(&self) {}
 }
 
-/// What S3 says of an archived object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredObject {
-    pub bytes: u64,
-    /// The verified sha256 we wrote into the object's metadata (lowercase hex).
-    pub sha256_hex: Option<String>,
-}
-
 /// Metadata written with an archived object: ids, MIME type and digest only, never user data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
@@ -132,8 +124,6 @@ pub struct PartStream {
 /// The archive bucket's media objects.
 #[async_trait]
 pub trait MediaStore: Send + Sync {
-    /// The object under `key`, if any.
-    async fn head(&self, key: &str) -> Result<Option<StoredObject>, PortError>;
     /// One request: S3 checks the body against `sha256` and refuses it on mismatch; nothing is
     /// written if an object already exists.
     async fn put_whole(

@@ -219,6 +219,12 @@ impl LocalStack {
         Ok(gateway)
     }
 
+    /// Marks this stack as provoking AWS denials on purpose (a test pointing a function at a resource its role
+    /// does not cover): the IAM check does not count its denied calls.
+    pub fn expect_denials(&self) -> Result<()> {
+        self.register_with(&self.upstream, true).map(|_| ())
+    }
+
     /// The IAM gateway in front of the emulator these resources live in.
     pub fn gateway(&self) -> Result<Arc<Gateway>> {
         Gateway::for_upstream(&self.upstream)
@@ -245,7 +251,10 @@ impl LocalStack {
         upstream: &str,
         graph_base_url: &str,
     ) -> Result<Vec<(String, String)>> {
-        let gateway = self.register_with(upstream, false)?;
+        let gateway = Gateway::for_upstream(upstream)?;
+        if !gateway.knows(&self.suffix) {
+            self.register_with(upstream, false)?;
+        }
         let endpoint = gateway.endpoint();
         let access_key = principal.access_key_id(&self.suffix);
         Ok([

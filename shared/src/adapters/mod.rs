@@ -16,14 +16,26 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// Classifies an SDK error into a [`PortError`] without leaking request contents: throttling,
 /// timeouts and 5xx are `Unavailable`, the rest `Failed`.
-pub(crate) fn classify<E, R>(service: &'static str, error: &SdkError<E, R>) -> PortError
+///
+/// A response without an error code (a HEAD answers with no body: a 403 there is AccessDenied, a missing
+/// `s3:ListBucket` for a missing key included) is named by its HTTP status, so the log says what happened.
+pub(crate) fn classify<E>(
+    service: &'static str,
+    error: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
+    let status = error.raw_response().map(|r| r.status().as_u16());
     let (code, message) = match error {
         SdkError::ServiceError(context) => (
-            context.err().code().unwrap_or("unknown").to_owned(),
+            match (context.err().code(), status) {
+                (Some(code), _) => code.to_owned(),
+                (None, Some(403)) => "AccessDenied (HTTP 403, no error body)".to_owned(),
+                (None, Some(404)) => "NotFound (HTTP 404, no error body)".to_owned(),
+                (None, Some(status)) => format!("HTTP {status} without an error code"),
+                (None, None) => "unknown".to_owned(),
+            },
             context.err().message().unwrap_or("").to_owned(),
         ),
         SdkError::TimeoutError(_) => ("timeout".to_owned(), String::new()),
@@ -34,7 +46,8 @@ where
     let transient = matches!(
         error,
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-    ) || code.contains("Throttl")
+    ) || status.is_some_and(|s| s >= 500)
+        || code.contains("Throttl")
         || code.contains("ProvisionedThroughputExceeded")
         || code.contains("RequestLimitExceeded")
         || code == "InternalServerError"
@@ -217,5 +230,40 @@ pub fn expirer_service(
         )),
         clock: Arc::new(crate::clock::SystemClock),
         metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classify;
+    use crate::ports::PortError;
+    use aws_sdk_s3::config::http::HttpResponse;
+    use aws_sdk_s3::error::{ErrorMetadata, SdkError};
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    fn head_error(status: u16) -> SdkError<HeadObjectError, HttpResponse> {
+        let response = HttpResponse::new(
+            status.try_into().expect("a valid HTTP status"),
+            SdkBody::empty(),
+        );
+        SdkError::service_error(
+            HeadObjectError::generic(ErrorMetadata::builder().build()),
+            response,
+        )
+    }
+
+    #[test]
+    fn a_bodyless_403_is_named_access_denied_not_unknown() {
+        match classify("s3", &head_error(403)) {
+            PortError::Failed { detail, .. } => {
+                assert!(detail.starts_with("AccessDenied (HTTP 403"), "{detail}")
+            }
+            other => panic!("expected Failed, got {other:?}"),
+        }
+        match classify("s3", &head_error(503)) {
+            PortError::Unavailable { detail, .. } => assert!(detail.contains("HTTP 503"), "{detail}"),
+            other => panic!("a 5xx is transient, got {other:?}"),
+        }
     }
 }

@@ -122,9 +122,12 @@ impl SecretVersions for SecretsManagerVersions {
 
 /// `None` for "no such version / stage / value yet" (`ResourceNotFoundException`); the value
 /// otherwise. A version without a `SecretString` (binary) is an error: the Meta secret is JSON.
-fn value<R: std::fmt::Debug>(
+fn value(
     secret_id: &str,
-    result: Result<GetSecretValueOutput, SdkError<GetSecretValueError, R>>,
+    result: Result<
+        GetSecretValueOutput,
+        SdkError<GetSecretValueError, aws_sdk_secretsmanager::config::http::HttpResponse>,
+    >,
 ) -> Result<Option<VersionValue>, PortError> {
     let output = match result {
         Ok(output) => output,

@@ -3,7 +3,7 @@
 use super::classify;
 use crate::ports::{
     ArchiveObjects, Journal, JournalWrite, MediaStore, ObjectMeta, PartStream, PortError,
-    PutResult, StoredObject, UploadedPart,
+    PutResult, UploadedPart,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -170,31 +170,6 @@ fn uploaded_part(
 
 #[async_trait]
 impl MediaStore for S3MediaStore {
-    async fn head(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(output) => Ok(Some(StoredObject {
-                bytes: output.content_length().unwrap_or(0).max(0) as u64,
-                sha256_hex: output.metadata().and_then(|m| m.get("sha256").cloned()),
-            })),
-            Err(error) => {
-                if error.as_service_error().is_some_and(|e| e.is_not_found())
-                    || error.raw_response().map(|r| r.status().as_u16()) == Some(404)
-                {
-                    Ok(None)
-                } else {
-                    Err(classify("s3", &error))
-                }
-            }
-        }
-    }
-
     async fn put_whole(
         &self,
         key: &str,

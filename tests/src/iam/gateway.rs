@@ -180,6 +180,14 @@ impl Gateway {
         Ok(())
     }
 
+    /// Whether `stack` is registered.
+    pub fn knows(&self, stack: &str) -> bool {
+        self.shared
+            .stacks
+            .lock()
+            .is_ok_and(|stacks| stacks.contains_key(stack))
+    }
+
     /// Every call this gateway recorded for `stack` so far (tests assert on them).
     pub fn calls(&self, stack: &str) -> Vec<CallRecord> {
         self.shared
