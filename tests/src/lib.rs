@@ -8,11 +8,13 @@
 //! - [`lambda_emulator::LambdaProcess`]: a real function binary driven through a minimal Lambda Runtime API.
 //! - [`http_front::HttpFrontDoor`]: an HTTP listener that turns requests into API Gateway HTTP API events.
 //! - [`fake_graph::FakeGraph`]: Meta's Graph API (media and token endpoints) with switchable faults.
+//! - [`slow_upstream::SlowUpstream`]: a proxy that holds back one AWS service's requests (timeout tests).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod aws;
+pub mod event_source;
 pub mod fake_graph;
 pub mod http_front;
 pub mod iam;
@@ -23,6 +25,7 @@ pub mod moto;
 mod process;
 pub mod rotation_stack;
 mod serve;
+pub mod slow_upstream;
 pub mod template;
 pub mod webhook_stack;
 

@@ -17,6 +17,8 @@ pub struct MediaStack {
     pub webhook: WebhookStack,
     pub graph: FakeGraph,
     pub fetcher: LambdaProcess,
+    /// SQS as Lambda's event source mapping calls it: with the fetcher's role, through the IAM gateway.
+    event_source: aws_sdk_sqs::Client,
 }
 
 /// What one fetcher invocation did.
@@ -41,10 +43,24 @@ impl MediaStack {
             &graph_url,
             &[("META_SECRET_ID", webhook.stack.meta_secret_id.as_str())],
         )?;
+        let event_source = crate::aws::sqs_client(
+            &webhook
+                .stack
+                .sdk_config_as(crate::iam::Principal::MediaFetcher)?,
+        );
+        // The event source mapping reads the queue's attributes when it is created (and then polls).
+        event_source
+            .get_queue_attributes()
+            .queue_url(&webhook.stack.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await
+            .map_err(|e| aws("GetQueueAttributes (event source mapping)", e))?;
         Ok(MediaStack {
             webhook,
             graph,
             fetcher,
+            event_source,
         })
     }
 
@@ -78,10 +94,14 @@ impl MediaStack {
     }
 
     /// [`fetch_round`](Self::fetch_round) with another fetcher process over the same resources.
+    ///
+    /// Receives and deletes as the event source mapping does, with the fetcher's role (checked by the IAM
+    /// gateway); making a failed job visible again at once is the test's shortcut, done with the test's client.
     pub async fn fetch_round_with(&self, fetcher: &LambdaProcess) -> Result<FetchRound> {
         let queue = &self.webhook.stack.queue_url;
         let sqs = &self.webhook.sqs;
-        let received = sqs
+        let received = self
+            .event_source
             .receive_message()
             .queue_url(queue)
             .max_number_of_messages(10)
@@ -148,7 +168,8 @@ impl MediaStack {
                     .await
                     .map_err(|e| aws("ChangeMessageVisibility", e))?;
             } else {
-                sqs.delete_message()
+                self.event_source
+                    .delete_message()
                     .queue_url(queue)
                     .receipt_handle(handle)
                     .send()

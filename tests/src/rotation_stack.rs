@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::aws::{sdk_config, secrets_client, ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY};
+use crate::aws::{sdk_config, secrets_client, REGION, SECRET_ACCESS_KEY};
 use crate::fake_graph::{FakeGraph, DEFAULT_APP_ID};
 use crate::lambda_emulator::{Invocation, LambdaProcess};
 use crate::serve::LoopbackServer;
@@ -66,7 +66,7 @@ impl RotationStack {
             .arn()
             .ok_or_else(|| Error::Emulator("CreateSecret returned no ARN".into()))?
             .to_owned();
-        let rotator = spawn_rotator(endpoint, &secret_id, &graph.base_url(), env)?;
+        let rotator = spawn_rotator(endpoint, suffix, &secret_id, &graph.base_url(), env)?;
         Ok(RotationStack {
             endpoint: endpoint.to_owned(),
             secret_id,
@@ -151,19 +151,24 @@ impl RotationStack {
     }
 }
 
-/// Spawns the `token-rotator` binary for `secret_id` with `env` applied last.
+/// Spawns the `token-rotator` binary for `secret_id` with `env` applied last; its AWS calls go through the IAM
+/// gateway in front of `endpoint`, checked against the rotator's role with `secret_id` as MetaSecret (stack
+/// `suffix`: an existing local stack of that name, or one registered here for the secret alone).
 pub fn spawn_rotator(
     endpoint: &str,
+    suffix: &str,
     secret_id: &str,
     graph_base_url: &str,
     env: &[(&str, &str)],
 ) -> Result<LambdaProcess> {
+    let gateway = crate::iam::register_secret_only(endpoint, suffix, secret_id)?.endpoint();
+    let access_key = crate::iam::Principal::TokenRotator.access_key_id(suffix);
     let mut vars: Vec<(String, String)> = [
         ("META_SECRET_ID", secret_id),
         ("GRAPH_API_BASE_URL", graph_base_url),
         ("GRAPH_API_VERSION", GRAPH_API_VERSION),
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
+        ("AWS_ENDPOINT_URL", gateway.as_str()),
+        ("AWS_ACCESS_KEY_ID", access_key.as_str()),
         ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
         ("AWS_REGION", REGION),
     ]

@@ -562,3 +562,57 @@ async fn the_tool_fails_clearly_without_echoing_what_was_typed() -> TestResult {
     assert!(String::from_utf8(help.stdout)?.contains("export"));
     Ok(())
 }
+
+/// Retention (or the lifecycle backstop) may delete a contact's media and journal objects before an erasure or
+/// export request is answered. On AWS a GET of a missing key is 403 unless the caller may list the bucket: the
+/// operator's policy must allow that, or the tool fails on exactly those contacts (the IAM gateway answers as
+/// AWS does here).
+#[tokio::test]
+async fn export_and_erase_complete_when_retention_already_deleted_the_objects() -> TestResult {
+    let moto = MotoServer::shared()?;
+    let m = MediaStack::start(&moto.endpoint(), "erasure-gone").await?;
+    m.graph.set_valid_tokens(&[ACCESS_TOKEN]);
+    m.graph
+        .add_media("m-gone", bytes(30_000, 5), "image/jpeg", MediaBehaviour::Ok);
+    m.receive_media("wamid.GONE", "image", "m-gone", "image/jpeg")
+        .await?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    let record = m.record("wamid.GONE").await?.ok_or("record")?;
+    let media_key = s(&record, "media_key").ok_or("archived")?.to_owned();
+    let journal_key = s(&record, "journal_key").ok_or("journal")?.to_owned();
+    for key in [&media_key, &journal_key] {
+        m.webhook
+            .s3
+            .delete_object()
+            .bucket(&m.webhook.stack.bucket)
+            .key(key)
+            .send()
+            .await?;
+    }
+
+    let out = std::env::temp_dir().join(format!("wavault-export-gone-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let out_text = out.display().to_string();
+    // Export says what is missing (its files are gone: the export is incomplete, and says so) instead of
+    // failing on AccessDenied.
+    let export = tokio::process::Command::new(function_binary("wavault")?)
+        .args(["export", "--wa-id", A, "--out", &out_text])
+        .env_clear()
+        .envs(m.webhook.stack.function_env(
+            wavault_tests::iam::Principal::Operator,
+            &m.webhook.endpoint,
+            "http://127.0.0.1:9",
+        )?)
+        .output()
+        .await?;
+    let stderr = String::from_utf8(export.stderr)?;
+    assert!(
+        stderr.contains("1 media file(s) missing from the bucket") && !stderr.contains("AccessDenied"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    let (summary, _) = wavault(&m, &["erase", "--concurrency", "1", "--wa-id", A]).await?;
+    assert_eq!(summary["command"], "erase", "{summary}");
+    assert_eq!(count(&summary, "records_erased"), 1, "{summary}");
+    Ok(())
+}

@@ -148,6 +148,18 @@ async fn a_ttl_removal_deletes_media_and_journal_and_is_audited_without_personal
         .key("sk", AttributeValue::S("message".to_owned()))
         .send()
         .await?;
+    // The stream holds the removal with the old image, read as Lambda's event source mapping reads it: with the
+    // expirer's role through the IAM gateway (ListStreams, DescribeStream, GetShardIterator, GetRecords).
+    let streamed = wavault_tests::event_source::read_table_stream(
+        &m.webhook.stack,
+        wavault_tests::iam::Principal::TtlExpirer,
+    )
+    .await?;
+    assert!(
+        streamed.iter().any(|r| r["eventName"] == "REMOVE"
+            && r["dynamodb"]["OldImage"]["wamid"]["S"] == "wamid.R.TTL"),
+        "the stream carries the removal: {streamed:?}"
+    );
     let event = json!({ "Records": [
         removal(&removed, "100", "dynamodb.amazonaws.com"),
         // Removed by someone else (an erasure, an operator): not the expirer's to clean up.

@@ -459,6 +459,7 @@ async fn a_fetcher_refused_with_190_refreshes_and_archives_with_the_rotated_toke
     )?;
     let rotator = spawn_rotator(
         &moto.endpoint(),
+        "rot-reader",
         &secret_id,
         &m.graph.base_url(),
         &[("PHONE_NUMBER_ID", DEFAULT_PHONE_NUMBER_ID)],

@@ -458,11 +458,15 @@ fn denial_message(principal: Principal, check: &CheckRecord) -> String {
         Some(_) => "with an explicit deny in a resource-based policy".to_owned(),
         None => format!("because no identity-based policy allows the {} action", check.action),
     };
+    let resource = if check.resource == crate::iam::requests::NO_RESOURCE_LEVEL {
+        format!("* ({} supports no resource-level permission)", check.action)
+    } else {
+        check.resource.clone()
+    };
     format!(
-        "User: {} is not authorized to perform: {} on resource: {} {reason}",
+        "User: {} is not authorized to perform: {} on resource: {resource} {reason}",
         principal.arn(),
         check.action,
-        check.resource
     )
 }
 

@@ -225,25 +225,25 @@ pub fn stack_resources(bound: &Template, stack: &LocalStack) -> Result<StackReso
     Ok(resources)
 }
 
-/// The project's template bound to a nominal stack, for reading grant ids (which do not depend on names).
-pub fn bind_for_report(template: &Template) -> Result<Template> {
-    let stack = LocalStack {
-        table: "report".into(),
+/// A stack of placeholder names (nothing provisioned) whose Meta secret is `meta_secret_arn`.
+fn nominal_stack(suffix: &str, meta_secret_arn: &str) -> LocalStack {
+    LocalStack {
+        table: format!("nominal-{suffix}"),
         table_stream_arn: Some(format!(
-            "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/report/stream/report"
+            "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/nominal-{suffix}/stream/nominal"
         )),
-        bucket: "report".into(),
-        queue_url: format!("http://127.0.0.1:0/{ACCOUNT}/report"),
-        queue_arn: format!("arn:aws:sqs:{REGION}:{ACCOUNT}:report"),
-        dlq_url: format!("http://127.0.0.1:0/{ACCOUNT}/report-dlq"),
-        dlq_arn: format!("arn:aws:sqs:{REGION}:{ACCOUNT}:report-dlq"),
-        meta_secret_id: format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:meta-AbCdEf"),
+        bucket: format!("nominal-{suffix}"),
+        queue_url: format!("http://127.0.0.1:0/{ACCOUNT}/nominal-{suffix}"),
+        queue_arn: format!("arn:aws:sqs:{REGION}:{ACCOUNT}:nominal-{suffix}"),
+        dlq_url: format!("http://127.0.0.1:0/{ACCOUNT}/nominal-dlq-{suffix}"),
+        dlq_arn: format!("arn:aws:sqs:{REGION}:{ACCOUNT}:nominal-dlq-{suffix}"),
+        meta_secret_id: meta_secret_arn.to_owned(),
         contact_hash_secret_id: format!(
-            "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:hash-AbCdEf"
+            "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:nominal-hash-{suffix}-AbCdEf"
         ),
         retention_days: 30,
         graph_api_version: String::new(),
-        suffix: "report".into(),
+        suffix: suffix.to_owned(),
         upstream: String::new(),
         iam: std::sync::Arc::new(crate::local_stack::IamBinding {
             policies: crate::iam::policies::StackPolicies {
@@ -252,6 +252,43 @@ pub fn bind_for_report(template: &Template) -> Result<Template> {
             },
             resources: StackResources::default(),
         }),
-    };
+    }
+}
+
+/// The project's template bound to a nominal stack, for reading grant ids (which do not depend on names).
+pub fn bind_for_report(template: &Template) -> Result<Template> {
+    let stack = nominal_stack(
+        "report",
+        &format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:report-AbCdEf"),
+    );
     bind(template, &stack, "report")
+}
+
+/// Registers, with the gateway in front of `upstream`, a stack that has only a Meta secret (the rotation
+/// tests): the project's policies with that secret's ARN, so the rotator is checked like any function. A stack
+/// already registered under `suffix` is kept.
+pub fn register_secret_only(
+    upstream: &str,
+    suffix: &str,
+    meta_secret_arn: &str,
+) -> Result<std::sync::Arc<Gateway>> {
+    let gateway = Gateway::for_upstream(upstream)?;
+    if gateway.knows(suffix) {
+        return Ok(gateway);
+    }
+    let template = Template::project()?;
+    let stack = nominal_stack(suffix, meta_secret_arn);
+    let bound = bind(&template, &stack, suffix)?;
+    let mut resources = stack_resources(&bound, &stack)?;
+    resources.buckets.clear();
+    resources.queues.clear();
+    resources.tables.clear();
+    resources.table_keys.clear();
+    gateway.register(
+        suffix,
+        crate::iam::policies::StackPolicies::from_template(&bound)?,
+        resources,
+        false,
+    )?;
+    Ok(gateway)
 }
