@@ -153,6 +153,9 @@ impl Ingest {
                 return WebhookResponse::Unauthorized;
             }
             Err(error) => {
+                // The secret could not be read (e.g. Secrets Manager timed out): a 500 like any
+                // other store failure, and counted like one.
+                self.metrics.count("DeliveryFailed", 1);
                 tracing::error!(event = "delivery_failed", error = %error);
                 return WebhookResponse::Unavailable;
             }

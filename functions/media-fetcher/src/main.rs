@@ -7,7 +7,7 @@ mod sqs;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use wavault::adapters::aws::{load_sdk_config, AwsClients};
+use wavault::adapters::aws::{load_sdk_config, AwsClients, AwsTimeouts};
 use wavault::adapters::{archiver_service, media_sweep_service, sqs::SqsJobQueue};
 use wavault::config::Config;
 use wavault::metrics::EmfMetrics;
@@ -35,6 +35,20 @@ fn bound_allocator() {
     }
 }
 
+/// The invocation's deadline (`Lambda-Runtime-Deadline-Ms`) less [`sqs::DEADLINE_MARGIN`], as a
+/// tokio instant; `None` when Lambda gave none.
+fn invocation_deadline(deadline_ms: u64) -> Option<tokio::time::Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let deadline = std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(sqs::DEADLINE_MARGIN);
+    Some(tokio::time::Instant::now() + left)
+}
+
 fn main() -> Result<(), Error> {
     bound_allocator();
     tokio::runtime::Builder::new_multi_thread()
@@ -46,7 +60,7 @@ fn main() -> Result<(), Error> {
 async fn run() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_for(Config::MEDIA_FETCHER_VARIABLES)?;
-    let clients = AwsClients::new(&load_sdk_config().await);
+    let clients = AwsClients::new(&load_sdk_config(AwsTimeouts::MEDIA_FETCHER).await);
     let metrics =
         Arc::new(EmfMetrics::new("media-fetcher").with_namespace(config.metrics_namespace.clone()));
     let archiver = Arc::new(archiver_service(&config, &clients, metrics.clone())?);
@@ -65,7 +79,10 @@ async fn run() -> Result<(), Error> {
         async move {
             let response = if event.payload.get("Records").is_some() {
                 let batch: sqs::SqsEvent = serde_json::from_value(event.payload)?;
-                serde_json::to_value(sqs::handle(&archiver, postpone.as_ref(), batch).await)?
+                let deadline = invocation_deadline(event.context.deadline);
+                serde_json::to_value(
+                    sqs::handle(&archiver, postpone.as_ref(), batch, deadline).await,
+                )?
             } else if event.payload.get("action").and_then(|a| a.as_str())
                 == Some("redrive-dead-lettered")
             {

@@ -3,8 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use wavault::archive::{ArchiveOutcome, Archiver};
+use std::time::Duration;
+use wavault::archive::{ArchiveOutcome, Archiver, RetryLater};
 use wavault::media_job::MediaJob;
+
+/// The batch stops this long before the invocation's deadline: a job still running is cut off
+/// and, like the jobs not started, reported as a batch item failure, so the invocation never times
+/// out (which would return the whole batch, archived jobs included, and count nothing). A job cut
+/// off mid-upload leaves its multipart upload to the bucket's abort-after-a-day lifecycle rule.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 /// The fields of an SQS event the fetcher reads.
 #[derive(Debug, Deserialize)]
@@ -52,10 +59,12 @@ pub trait Postpone: Send + Sync {
 }
 
 /// Archives each job in turn (bounded memory: one file at a time); reports the ones to retry.
+/// `deadline` (the invocation's, less [`DEADLINE_MARGIN`]) bounds the whole batch.
 pub async fn handle(
     archiver: &Archiver,
     postpone: &dyn Postpone,
     event: SqsEvent,
+    deadline: Option<tokio::time::Instant>,
 ) -> BatchResponse {
     let mut response = BatchResponse::default();
     for message in event.records {
@@ -67,9 +76,20 @@ pub async fn handle(
                 continue;
             }
         };
-        match archiver.archive(&job).await {
+        let archived = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, archiver.archive(&job))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RetryLater {
+                        reason: "the invocation's time ran out".to_owned(),
+                    })
+                }),
+            None => archiver.archive(&job).await,
+        };
+        match archived {
             Ok(outcome) => log_outcome(&job, &outcome),
             Err(retry) => {
+                archiver.metrics.count("MediaRetried", 1);
                 let receives = message
                     .attributes
                     .get("ApproximateReceiveCount")

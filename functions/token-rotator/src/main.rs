@@ -6,7 +6,7 @@ mod event;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use wavault::adapters::aws::{load_sdk_config, AwsClients};
+use wavault::adapters::aws::{load_sdk_config, AwsClients, AwsTimeouts};
 use wavault::adapters::rotator_service;
 use wavault::config::RotatorConfig;
 use wavault::metrics::EmfMetrics;
@@ -15,7 +15,7 @@ use wavault::metrics::EmfMetrics;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Arc::new(RotatorConfig::from_env()?);
-    let clients = AwsClients::new(&load_sdk_config().await);
+    let clients = AwsClients::new(&load_sdk_config(AwsTimeouts::TOKEN_ROTATOR).await);
     let metrics =
         Arc::new(EmfMetrics::new("token-rotator").with_namespace(config.metrics_namespace.clone()));
     let rotator = Arc::new(rotator_service(&config, &clients, metrics.clone())?);

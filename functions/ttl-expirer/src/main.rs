@@ -9,7 +9,7 @@ mod stream;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use wavault::adapters::aws::{load_sdk_config, AwsClients};
+use wavault::adapters::aws::{load_sdk_config, AwsClients, AwsTimeouts};
 use wavault::adapters::expirer_service;
 use wavault::config::ExpirerConfig;
 use wavault::expiry::Expirer;
@@ -19,7 +19,7 @@ use wavault::metrics::EmfMetrics;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = ExpirerConfig::from_env()?;
-    let clients = AwsClients::new(&load_sdk_config().await);
+    let clients = AwsClients::new(&load_sdk_config(AwsTimeouts::TTL_EXPIRER).await);
     let metrics =
         Arc::new(EmfMetrics::new("ttl-expirer").with_namespace(config.metrics_namespace.clone()));
     let expirer = Arc::new(expirer_service(&config, &clients, metrics.clone()));

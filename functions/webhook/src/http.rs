@@ -8,8 +8,57 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wavault::ingest::{Ingest, WebhookRequest, WebhookResponse};
+use wavault::ports::Metrics;
 use wavault::signature::SIGNATURE_HEADER;
+
+/// The webhook answers at the latest this long before the invocation's deadline: enough for the
+/// runtime to send the 500 and the EMF line to be written, so the invocation never times out
+/// (a timeout is answered by API Gateway with a bare 503 and counts no `DeliveryFailed`).
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+
+/// Time left for the handler: until `deadline_ms` (Lambda's `Lambda-Runtime-Deadline-Ms`, epoch
+/// milliseconds) less [`DEADLINE_MARGIN`]; `None` when Lambda gave no deadline.
+pub fn budget(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Some(Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN))
+}
+
+/// [`handle`] within `budget`: when the stores are too slow for the invocation (several slow AWS
+/// calls, each within its own timeout), answer 500 before Lambda's timeout, counted as
+/// `DeliveryFailed` and `DeliveryTimedOut`. Abandoning the delivery midway is safe: every write is
+/// idempotent and Meta redelivers what was not acknowledged.
+pub async fn handle_within(
+    ingest: &Ingest,
+    metrics: &dyn Metrics,
+    event: HttpEvent,
+    budget: Option<Duration>,
+) -> HttpResponse {
+    let Some(budget) = budget else {
+        return handle(ingest, event).await;
+    };
+    match tokio::time::timeout(budget, handle(ingest, event)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics.count("DeliveryFailed", 1);
+            metrics.count("DeliveryTimedOut", 1);
+            metrics.flush();
+            tracing::error!(
+                event = "delivery_failed",
+                error = "the stores did not answer within the invocation's time",
+                budget_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX)
+            );
+            respond(WebhookResponse::Unavailable)
+        }
+    }
+}
 
 /// The fields of a payload-2.0 event the webhook reads.
 #[derive(Debug, Default, Deserialize)]

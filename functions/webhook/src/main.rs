@@ -4,7 +4,8 @@ mod http;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use wavault::adapters::{aws::AwsClients, ingest_service};
+use wavault::adapters::aws::{load_sdk_config, AwsClients, AwsTimeouts};
+use wavault::adapters::ingest_service;
 use wavault::config::Config;
 use wavault::metrics::EmfMetrics;
 
@@ -12,15 +13,20 @@ use wavault::metrics::EmfMetrics;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_for(Config::WEBHOOK_VARIABLES)?;
-    let clients = AwsClients::new(&wavault::adapters::aws::load_sdk_config().await);
-    let ingest = Arc::new(ingest_service(
-        &config,
-        &clients,
-        Arc::new(EmfMetrics::new("webhook").with_namespace(config.metrics_namespace.clone())),
-    ));
+    // Every AWS call gives up well inside the 10 s Lambda timeout (AwsTimeouts::WEBHOOK), and
+    // the handler answers before the deadline whatever the sum (http::handle_within).
+    let clients = AwsClients::new(&load_sdk_config(AwsTimeouts::WEBHOOK).await);
+    let metrics =
+        Arc::new(EmfMetrics::new("webhook").with_namespace(config.metrics_namespace.clone()));
+    let ingest = Arc::new(ingest_service(&config, &clients, metrics.clone()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<http::HttpEvent>| {
-        let ingest = ingest.clone();
-        async move { Ok::<_, Error>(http::handle(&ingest, event.payload).await) }
+        let (ingest, metrics) = (ingest.clone(), metrics.clone());
+        async move {
+            let budget = http::budget(event.context.deadline, std::time::SystemTime::now());
+            Ok::<_, Error>(
+                http::handle_within(&ingest, metrics.as_ref(), event.payload, budget).await,
+            )
+        }
     }))
     .await
 }

@@ -251,11 +251,14 @@ impl MediaStore for S3MediaStore {
         let length = part.length;
         // The body waits on the download whenever Meta is slower than S3; that is not a stalled
         // upload (the download has its own timeouts), so upload stall detection is off here.
-        let patience = aws_sdk_s3::config::Builder::default().stalled_stream_protection(
-            aws_sdk_s3::config::StalledStreamProtectionConfig::enabled()
-                .upload_enabled(false)
-                .build(),
-        );
+        // For the same reason its timeouts are the streamed part's, not the buffered calls'.
+        let patience = aws_sdk_s3::config::Builder::default()
+            .stalled_stream_protection(
+                aws_sdk_s3::config::StalledStreamProtectionConfig::enabled()
+                    .upload_enabled(false)
+                    .build(),
+            )
+            .timeout_config(super::aws::AwsTimeouts::STREAMED_PART.config());
         let output = self
             .part_request(key, upload_id, part_number, length)
             .body(ByteStream::from_body_1_x(PartBody::from(part)))

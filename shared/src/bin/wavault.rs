@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use wavault::adapters::aws::{load_sdk_config, AwsClients};
+use wavault::adapters::aws::{load_sdk_config, AwsClients, AwsTimeouts};
 use wavault::adapters::contact_data::{self, ContactDataConfig};
 use wavault::erasure::{ContactHashes, ContactIds};
 use wavault::ports::Metrics;
@@ -189,7 +189,7 @@ async fn execute(cli: Cli) -> Result<(Value, Option<String>), CliError> {
         cli.table.clone(),
         cli.bucket.clone(),
     )?;
-    let clients = AwsClients::new(&load_sdk_config().await);
+    let clients = AwsClients::new(&load_sdk_config(AwsTimeouts::OPERATOR).await);
     let hasher = contact_data::contact_hasher(&clients, &config.contact_hash_secret_id).await?;
     match cli.command {
         Command::Erase {

@@ -1,0 +1,127 @@
+//! [`SlowUpstream`]: a loopback proxy between a function and its AWS endpoint that holds back the requests of one
+//! service, as a throttled, overloaded or half-dead AWS endpoint does. moto answers everything at once, so without
+//! this no test could see what a function does when an AWS call hangs (it must fail the call on its own timeouts,
+//! well inside the Lambda timeout, never run into it).
+//!
+//! Modelled on [`crate::rotation_stack::CurrentStageProxy`]: requests are forwarded unchanged (headers but `Host`
+//! and `Content-Length`, the body, the answer); the held-back ones only after `delay`. The service of a request is
+//! the one its SigV4 credential scope names (`Credential=<key>/<date>/<region>/<service>/aws4_request`), which
+//! works for the REST (S3) and the JSON (DynamoDB, SQS, Secrets Manager) protocols alike. Put it in front of the
+//! IAM gateway (the functions' `AWS_ENDPOINT_URL`), so IAM is still checked. Dropping it stops the server and cuts
+//! the held connections.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+
+use crate::serve::LoopbackServer;
+use crate::{Error, Result};
+
+/// A proxy that delays every request to one AWS service by a fixed time.
+pub struct SlowUpstream {
+    server: LoopbackServer,
+    delayed: Arc<AtomicUsize>,
+}
+
+impl SlowUpstream {
+    /// Forwards to `upstream` (an endpoint URL), holding back requests signed for `service` (`s3`, `dynamodb`,
+    /// `sqs`, `secretsmanager`) by `delay` before forwarding them.
+    pub fn start(upstream: &str, service: &'static str, delay: Duration) -> Result<SlowUpstream> {
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| Error::Emulator(format!("slow upstream client: {e}")))?;
+        let delayed = Arc::new(AtomicUsize::new(0));
+        let counter = delayed.clone();
+        let server = LoopbackServer::start("slow upstream", move |req, _peer| {
+            let (client, upstream, counter) = (client.clone(), upstream.clone(), counter.clone());
+            async move {
+                if signed_for(&req).as_deref() == Some(service) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    // The fault itself, not a wait for something: the client must give up first.
+                    tokio::time::sleep(delay).await;
+                }
+                forward(client, upstream, req).await
+            }
+        })?;
+        Ok(SlowUpstream { server, delayed })
+    }
+
+    /// The endpoint to give a function as `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.server.addr())
+    }
+
+    /// How many requests were held back so far.
+    pub fn delayed(&self) -> usize {
+        self.delayed.load(Ordering::SeqCst)
+    }
+}
+
+/// The service of a request's SigV4 credential scope.
+fn signed_for(req: &Request<Incoming>) -> Option<String> {
+    let authorization = req.headers().get("authorization")?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    let scope = scope.split([',', ' ']).next()?;
+    scope.split('/').nth(3).map(str::to_owned)
+}
+
+async fn forward(
+    client: reqwest::Client,
+    upstream: String,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            return Ok(plain(
+                StatusCode::BAD_GATEWAY,
+                format!("slow upstream: request body: {e}"),
+            ))
+        }
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut request = client.request(parts.method.clone(), format!("{upstream}{path}"));
+    for (name, value) in &parts.headers {
+        if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH {
+            request = request.header(name, value);
+        }
+    }
+    let answer = match request.body(body).send().await {
+        Ok(answer) => answer,
+        Err(e) => {
+            return Ok(plain(
+                StatusCode::BAD_GATEWAY,
+                format!("slow upstream: upstream: {e}"),
+            ))
+        }
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let bytes = answer.bytes().await.unwrap_or_default();
+    let mut response = Response::new(Full::new(bytes));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != hyper::header::CONTENT_LENGTH && name != hyper::header::TRANSFER_ENCODING {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    Ok(response)
+}
+
+fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = status;
+    response
+}
