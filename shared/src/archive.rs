@@ -81,6 +81,8 @@ enum AttemptError {
     TooLarge,
     /// Fewer bytes than declared arrived (a cut connection).
     Truncated,
+    /// A multipart-size file without a declared sha256 (see `store_multipart`).
+    NoDeclaredDigest,
 }
 
 /// The archiver's dependencies; built once per Lambda instance.
@@ -188,6 +190,11 @@ impl Archiver {
                 AttemptError::Truncated => {
                     return Err(RetryLater {
                         reason: "download ended before the declared size".to_owned(),
+                    })
+                }
+                AttemptError::NoDeclaredDigest => {
+                    return Err(RetryLater {
+                        reason: "no sha256 declared for a multipart-size file".to_owned(),
                     })
                 }
                 AttemptError::Store(e) => return Err(e.into()),
@@ -323,6 +330,15 @@ impl Archiver {
     }
 
     /// Streams through a multipart upload; aborts it on any error.
+    ///
+    /// The object's metadata, `sha256` included, is set when the upload is created: S3 has no way
+    /// to change it afterwards but a copy, and a copy would leave a moment where the final key
+    /// holds the object without its `sha256`. The digest written is the declared one (Graph's
+    /// media info, read before the download, else the webhook's), and the upload is completed
+    /// only when the bytes match it, so the metadata is true from the moment the object exists.
+    /// Without a declared digest nothing true can be written at creation: the job is retried
+    /// (Graph declares `sha256` for every media; its absence is a hiccup), and after five
+    /// receives it is dead-lettered and recorded as such by the sweep.
     async fn store_multipart(
         &self,
         key: &str,
@@ -331,6 +347,10 @@ impl Archiver {
         expected: Option<[u8; 32]>,
         declared: Option<u64>,
     ) -> Result<Stored, AttemptError> {
+        let Some(declared_digest) = expected else {
+            return Err(AttemptError::NoDeclaredDigest);
+        };
+        meta.sha256_hex = hex::encode(declared_digest);
         let upload_id = self
             .store
             .begin_multipart(key, &meta)
@@ -348,12 +368,9 @@ impl Archiver {
         };
         match result {
             Ok((parts, digest, bytes)) => {
-                meta.sha256_hex = hex::encode(digest);
-                match self
-                    .store
-                    .complete_multipart(key, &upload_id, parts, &meta)
-                    .await
-                {
+                // The parts' digest was checked against the declared one: the metadata is true.
+                debug_assert_eq!(digest, declared_digest);
+                match self.store.complete_multipart(key, &upload_id, parts).await {
                     Ok(put) => Ok(Stored {
                         sha256_hex: meta.sha256_hex,
                         bytes,

@@ -153,14 +153,14 @@ pub trait MediaStore: Send + Sync {
         part_number: i32,
         part: PartStream,
     ) -> Result<UploadedPart, PortError>;
-    /// Completes the upload, then writes the final metadata (`meta.sha256_hex` is only known
-    /// now) onto the object.
+    /// Completes the upload if the key is free (`AlreadyExists`, and the upload aborted, when it
+    /// is not). The metadata, `sha256` included, was given when the upload began: nothing is
+    /// written onto the object afterwards.
     async fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
         parts: Vec<UploadedPart>,
-        meta: &ObjectMeta,
     ) -> Result<PutResult, PortError>;
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), PortError>;
     /// Deletes the object (absent is fine).

@@ -270,14 +270,17 @@ impl MediaStore for S3MediaStore {
         Ok(uploaded_part(part_number, &output))
     }
 
+    /// Completes the upload only if the key is still free (`If-None-Match: *`): the object then
+    /// appears whole, verified, with the metadata it was created with (`sha256` included), and
+    /// nothing is written onto it afterwards. A key already taken (a concurrent or earlier run)
+    /// keeps its object; this upload is aborted rather than left open.
     async fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
         parts: Vec<UploadedPart>,
-        meta: &ObjectMeta,
     ) -> Result<PutResult, PortError> {
-        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
                 parts
@@ -292,32 +295,24 @@ impl MediaStore for S3MediaStore {
                     .collect(),
             ))
             .build();
-        self.client
+        let result = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
             .multipart_upload(completed)
+            .if_none_match("*")
             .send()
-            .await
-            .map_err(|e| classify("s3", &e))?;
-        // The whole-file digest is known only now: copy the object onto itself with the final
-        // metadata (server side; the object was complete and verified already).
-        let (sse, kms) = self.sse();
-        self.client
-            .copy_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .copy_source(format!("{}/{}", self.bucket, key))
-            .metadata_directive(MetadataDirective::Replace)
-            .set_metadata(Some(Self::metadata(meta)))
-            .set_content_type(meta.mime_type.clone())
-            .server_side_encryption(sse)
-            .set_ssekms_key_id(kms)
-            .send()
-            .await
-            .map_err(|e| classify("s3", &e))?;
-        Ok(PutResult::Created)
+            .await;
+        match result {
+            Ok(_) => Ok(PutResult::Created),
+            Err(error) if is_precondition_failed(&error) => {
+                self.abort_multipart(key, upload_id).await?;
+                Ok(PutResult::AlreadyExists)
+            }
+            Err(error) => Err(classify("s3", &error)),
+        }
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), PortError> {
