@@ -4,12 +4,13 @@
 CARGO ?= cargo
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap bins build demo serve test lint bench bench-media bench-retention bench-erase bench-coldstart infra-lint
+.PHONY: help bootstrap bins build demo serve test iam-table lint bench bench-media bench-retention bench-erase bench-coldstart infra-lint
 
 help:
 	@echo "make demo   - run the ingest pipeline locally (moto + the real webhook binary) and show what happened"
 	@echo "make serve  - like demo, then stay up and print the webhook URL for manual curl"
 	@echo "make test   - the whole test suite (unit, integration against moto, template lint)"
+	@echo "make iam-table - rewrite README's IAM permission table from the last make test's records"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings"
 	@echo "make build  - sam build of the stack (arm64 via cargo-lambda + zig, offline); FUNCTION=WebhookFunction for one"
 	@echo "make bench  - the ingest benchmark (figures in README)"
@@ -35,9 +36,19 @@ demo: bootstrap bins
 serve: bootstrap bins
 	$(CARGO) run -q -p wavault-tests --bin demo -- --serve
 
+# Where the IAM gateway records every AWS call the functions and the tool make (tests/src/iam); the check after the
+# suites reads them.
+IAM_RECORDS := $(or $(CARGO_TARGET_DIR),target)/iam
+
 test: bootstrap bins
+	rm -rf $(IAM_RECORDS)
 	$(CARGO) test --workspace
+	$(CARGO) run -q -p wavault-tests --bin iam-check
 	@bash scripts/lint-infra.sh
+
+# Rewrites README's IAM permission table from the records of the last `make test`.
+iam-table:
+	$(CARGO) run -q -p wavault-tests --bin iam-check -- --write
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -339,6 +339,28 @@ struct State {
     fail_next_token_call: Option<(u16, i64)>,
     next_flaw: Option<TokenFlaw>,
     last_issued: Option<String>,
+    /// Media id -> a gate its next download waits at (see [`FakeGraph::hold_next_download`]).
+    gates: HashMap<String, Arc<DownloadGate>>,
+}
+
+/// Holds one download of a media id until the test releases it, so a test can act at a known point in the middle
+/// of an archive (for example, erase the record) without sleeping.
+#[derive(Debug, Default)]
+pub struct DownloadGate {
+    started: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+impl DownloadGate {
+    /// Waits until the held download has been requested.
+    pub async fn started(&self) {
+        self.started.notified().await;
+    }
+
+    /// Lets the held download answer.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -378,6 +400,7 @@ impl FakeGraph {
             app_secret: DEFAULT_APP_SECRET.to_string(),
             url_lifetime: DEFAULT_URL_LIFETIME,
             urls: HashMap::new(),
+            gates: HashMap::new(),
             info_calls: HashMap::new(),
             download_calls: HashMap::new(),
             requests: Vec::new(),
@@ -403,6 +426,15 @@ impl FakeGraph {
     }
 
     // -- media ----------------------------------------------------------------------------------------------
+
+    /// Holds the next download of `media_id` until the returned gate is released.
+    pub fn hold_next_download(&self, media_id: &str) -> Arc<DownloadGate> {
+        let gate = Arc::new(DownloadGate::default());
+        self.state()
+            .gates
+            .insert(media_id.to_string(), gate.clone());
+        gate
+    }
 
     /// Adds (or replaces) a media object; its sha256 is computed now (by one streaming pass for a generated
     /// body). Counters of a replaced id are kept.
@@ -617,6 +649,14 @@ async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<Graph
         params,
         bearer,
     };
+    let held = call
+        .path
+        .strip_prefix("/media-download/")
+        .and_then(|id| lock(&shared).gates.remove(id));
+    if let Some(gate) = held {
+        gate.started.notify_one();
+        gate.release.notified().await;
+    }
     let mut state = lock(&shared);
     let proof = state.proof_status(&call);
     let response = state.route(&call, proof);

@@ -15,15 +15,14 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 
 use crate::aws::{
-    dynamodb_client, s3_client, secrets_client, sqs_client, REGION,
-    SECRET_ACCESS_KEY,
+    dynamodb_client, s3_client, secrets_client, sqs_client, REGION, SECRET_ACCESS_KEY,
 };
 use crate::iam::policies::StackPolicies;
 use crate::iam::requests::StackResources;
 use crate::iam::{Gateway, Principal, LOCAL_KMS_KEY_ARN};
 use crate::template::{as_i64, scalar_string, Resource, Template};
-use std::sync::Arc;
 use crate::{Error, Result};
+use std::sync::Arc;
 
 /// Logical ids in `infra/template.yaml` the local stack provisions.
 pub mod logical_ids {
@@ -269,6 +268,7 @@ impl LocalStack {
             ),
             ("GRAPH_API_BASE_URL", graph_base_url),
             ("GRAPH_API_VERSION", self.graph_api_version.as_str()),
+            ("MEDIA_DOWNLOAD_HOSTS", "127.0.0.1"), // the fake Graph API serves downloads here
             ("RETENTION_DAYS", &self.retention_days.to_string()),
             ("KMS_KEY_ID", LOCAL_KMS_KEY_ARN),
             ("AWS_ENDPOINT_URL", endpoint.as_str()),

@@ -275,7 +275,9 @@ pub fn spawn_function(
     env_override: &[(&str, &str)],
 ) -> Result<LambdaProcess> {
     let principal = crate::iam::Principal::of_binary(name).ok_or_else(|| {
-        Error::Emulator(format!("{name} is not a wavault function (no IAM principal)"))
+        Error::Emulator(format!(
+            "{name} is not a wavault function (no IAM principal)"
+        ))
     })?;
     let mut env = stack.function_env(principal, endpoint, graph_base_url)?;
     for (key, value) in env_override {

@@ -607,7 +607,8 @@ async fn export_and_erase_complete_when_retention_already_deleted_the_objects() 
         .await?;
     let stderr = String::from_utf8(export.stderr)?;
     assert!(
-        stderr.contains("1 media file(s) missing from the bucket") && !stderr.contains("AccessDenied"),
+        stderr.contains("1 media file(s) missing from the bucket")
+            && !stderr.contains("AccessDenied"),
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&out);

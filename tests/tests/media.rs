@@ -535,3 +535,54 @@ async fn a_slow_download_still_streams_through() -> TestResult {
     assert!(key.ends_with("/m-slow.ogg"), "{key}");
     Ok(())
 }
+
+/// An erasure (or expiry) that lands while the file downloads: the fetcher deletes what it just wrote, so the
+/// archive never outlives its record (with its role's s3:DeleteObject, checked by the IAM gateway).
+#[tokio::test]
+async fn a_record_erased_during_its_download_leaves_no_object() -> TestResult {
+    let m = stack("media-erased").await?;
+    m.graph.add_media(
+        "m-erased",
+        vec![9u8; 20_000],
+        "image/jpeg",
+        MediaBehaviour::Ok,
+    );
+    m.receive_media("wamid.ERASED", "image", "m-erased", "image/jpeg")
+        .await?;
+    let gate = m.graph.hold_next_download("m-erased");
+    let round = m.fetch_round();
+    let erase = async {
+        gate.started().await;
+        m.webhook
+            .dynamodb
+            .delete_item()
+            .table_name(&m.webhook.stack.table)
+            .key(
+                "wamid",
+                aws_sdk_dynamodb::types::AttributeValue::S("wamid.ERASED".into()),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("message".into()),
+            )
+            .send()
+            .await?;
+        gate.release();
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    };
+    let (round, erased) = tokio::join!(round, erase);
+    erased?;
+    let round = round?;
+    assert!(round.retried.is_empty(), "{round:?}");
+    assert!(
+        m.webhook.keys("media/").await?.is_empty(),
+        "the object written for a record that is gone was deleted"
+    );
+    let calls = m.webhook.stack.gateway()?.calls(&m.webhook.stack.suffix);
+    assert!(calls.iter().any(
+        |c| c.principal == wavault_tests::iam::Principal::MediaFetcher
+            && c.operation == "DeleteObject"
+            && c.answer == "forwarded"
+    ));
+    Ok(())
+}

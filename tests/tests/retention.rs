@@ -313,6 +313,7 @@ async fn lifecycle_rules_read_back_as_declared() -> TestResult {
 #[tokio::test]
 async fn deletes_leave_no_version_behind_in_a_versioned_bucket() -> TestResult {
     use wavault::ports::ArchiveObjects;
+    use wavault_tests::iam::Principal;
     let (m, _expirer) = stack("rt-versions").await?;
     let (s3, bucket) = (&m.webhook.s3, &m.webhook.stack.bucket);
     s3.put_bucket_versioning()
@@ -324,40 +325,53 @@ async fn deletes_leave_no_version_behind_in_a_versioned_bucket() -> TestResult {
         )
         .send()
         .await?;
-    for body in [b"first".to_vec(), b"second".to_vec()] {
-        s3.put_object()
-            .bucket(bucket)
-            .key("media/1/v.jpg")
-            .body(body.into())
-            .send()
-            .await?;
+    // Both deleters (the expirer, and the operator's erasure) under their own policies, on both prefixes.
+    for principal in [Principal::TtlExpirer, Principal::Operator] {
+        for prefix in ["media/1/", "journal/1/"] {
+            let key = format!("{prefix}v.jpg");
+            for body in [b"first".to_vec(), b"second".to_vec()] {
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .body(body.into())
+                    .send()
+                    .await?;
+            }
+            s3.put_object()
+                .bucket(bucket)
+                .key(format!("{key}.other"))
+                .body(b"a neighbour sharing the prefix".to_vec().into())
+                .send()
+                .await?;
+            let as_principal =
+                wavault_tests::aws::s3_client(&m.webhook.stack.sdk_config_as(principal)?);
+            let objects =
+                wavault::adapters::s3::S3ArchiveObjects::new(as_principal, bucket.clone());
+            objects.delete_all_versions(&key).await?;
+            let listed = s3
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(prefix)
+                .send()
+                .await?;
+            let left: Vec<String> = listed
+                .versions()
+                .iter()
+                .filter_map(|v| v.key())
+                .chain(listed.delete_markers().iter().filter_map(|d| d.key()))
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(
+                left,
+                vec![format!("{key}.other")],
+                "{principal}: no version, no marker left"
+            );
+            // Already gone: still success.
+            objects.delete_all_versions(&key).await?;
+            // The neighbour goes too, for the next round.
+            let neighbour = format!("{key}.other");
+            objects.delete_all_versions(&neighbour).await?;
+        }
     }
-    s3.put_object()
-        .bucket(bucket)
-        .key("media/1/v.jpg.other")
-        .body(b"a neighbour sharing the prefix".to_vec().into())
-        .send()
-        .await?;
-    let objects = wavault::adapters::s3::S3ArchiveObjects::new(s3.clone(), bucket.clone());
-    objects.delete_all_versions("media/1/v.jpg").await?;
-    let listed = s3
-        .list_object_versions()
-        .bucket(bucket)
-        .prefix("media/1/")
-        .send()
-        .await?;
-    let left: Vec<&str> = listed
-        .versions()
-        .iter()
-        .filter_map(|v| v.key())
-        .chain(listed.delete_markers().iter().filter_map(|d| d.key()))
-        .collect();
-    assert_eq!(
-        left,
-        vec!["media/1/v.jpg.other"],
-        "no version, no marker left"
-    );
-    // Already gone: still success.
-    objects.delete_all_versions("media/1/v.jpg").await?;
     Ok(())
 }

@@ -8,9 +8,9 @@
 
 use std::process::ExitCode;
 
-use wavault_tests::iam::report::{check, coverage_table, read_records, with_table};
 use wavault_tests::iam::gateway::records_dir;
 use wavault_tests::iam::policies::StackPolicies;
+use wavault_tests::iam::report::{check, coverage_table, read_records, with_table};
 use wavault_tests::template::Template;
 use wavault_tests::workspace_root;
 
@@ -66,11 +66,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     }
     let readme_path = workspace_root().join("README.md");
     let readme = std::fs::read_to_string(&readme_path)?;
-    let table = format!(
-        "{}\n{}",
-        findings.table,
-        coverage_table(&findings)
-    );
+    let table = format!("{}\n{}", findings.table, coverage_table(&findings));
     match with_table(&readme, &table) {
         None => {
             eprintln!("README.md has no IAM table markers");

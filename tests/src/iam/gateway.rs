@@ -298,7 +298,8 @@ async fn handle(
     let classified = match classification {
         Ok(c) => c,
         Err(e) => {
-            record.operation = header_of("x-amz-target").unwrap_or_else(|| parts.method.to_string());
+            record.operation =
+                header_of("x-amz-target").unwrap_or_else(|| parts.method.to_string());
             record.answer = "unclassified".into();
             record.unclassified = Some(e.0.clone());
             save(&shared, record);
@@ -330,7 +331,11 @@ async fn handle(
     remember_iterators(&shared, &classified, &response_body);
     if let (Some(bucket), 404) = (&classified.missing_key_bucket, status) {
         // AWS answers a missing key with 404 only to callers allowed s3:ListBucket on the bucket.
-        let mut list = evaluate(&stack, principal, &list_bucket_check(bucket, &classified.operation));
+        let mut list = evaluate(
+            &stack,
+            principal,
+            &list_bucket_check(bucket, &classified.operation),
+        );
         if !list.allowed {
             list.fix = Some(format!(
                 "{} reads a key that may be missing: grant s3:ListBucket on the bucket in {} or do not read keys that may not exist",
@@ -343,7 +348,11 @@ async fn handle(
             record.answer = "missing-key-403".into();
             save(&shared, record);
             if shared.enforce {
-                return Ok(denial("s3", parts.method.as_str(), &denial_message(principal, &list)));
+                return Ok(denial(
+                    "s3",
+                    parts.method.as_str(),
+                    &denial_message(principal, &list),
+                ));
             }
             return Ok(response);
         }
@@ -356,7 +365,13 @@ async fn handle(
 }
 
 fn evaluate(stack: &RegisteredStack, principal: Principal, check: &Check) -> CheckRecord {
-    let Some(policies) = stack.policies.principals.get(&principal) else {
+    evaluate_check(&stack.policies, principal, check)
+}
+
+/// Evaluates one check as AWS would for `principal`: allowed when an identity grant allows it and no resource
+/// policy denies it; a denial names the statement to change.
+pub fn evaluate_check(stack: &StackPolicies, principal: Principal, check: &Check) -> CheckRecord {
+    let Some(policies) = stack.principals.get(&principal) else {
         return CheckRecord {
             action: check.action.clone(),
             resource: check.resource.clone(),
@@ -367,8 +382,12 @@ fn evaluate(stack: &RegisteredStack, principal: Principal, check: &Check) -> Che
             fix: Some(format!("no policy for {principal}")),
         };
     };
-    let request = match iam_request(&policies.arn, &check.action, &check.resource, &check.context)
-    {
+    let request = match iam_request(
+        &policies.arn,
+        &check.action,
+        &check.resource,
+        &check.context,
+    ) {
         Ok(r) => r,
         Err(e) => {
             return CheckRecord {
@@ -389,7 +408,6 @@ fn evaluate(stack: &RegisteredStack, principal: Principal, check: &Check) -> Che
         .map(|g| g.id())
         .collect();
     let denied_by = stack
-        .policies
         .resource_policies
         .iter()
         .find(|p| resource_policy_denies(&p.policy, &request))
@@ -431,17 +449,17 @@ fn suggest_fix(policies: &crate::iam::policies::PrincipalPolicies, check: &Check
             g.sid, policies.source_logical_id, g.action, g.resource_display
         );
     }
-    if let Some(g) = policies
-        .grants
-        .iter()
-        .find(|g| action_matches(&g.action))
-    {
+    if let Some(g) = policies.grants.iter().find(|g| action_matches(&g.action)) {
         return format!(
             "statement {} of {} grants {} but not on this resource (it has {}): add the resource there",
             g.sid, policies.source_logical_id, g.action, g.resource_display
         );
     }
-    if let Some(g) = policies.grants.iter().find(|g| resource_matches(&g.resource)) {
+    if let Some(g) = policies
+        .grants
+        .iter()
+        .find(|g| resource_matches(&g.resource))
+    {
         return format!(
             "add {} to statement {} of {} (it already covers {})",
             check.action, g.sid, policies.source_logical_id, g.resource_display
@@ -456,7 +474,10 @@ fn suggest_fix(policies: &crate::iam::policies::PrincipalPolicies, check: &Check
 fn denial_message(principal: Principal, check: &CheckRecord) -> String {
     let reason = match &check.denied_by {
         Some(_) => "with an explicit deny in a resource-based policy".to_owned(),
-        None => format!("because no identity-based policy allows the {} action", check.action),
+        None => format!(
+            "because no identity-based policy allows the {} action",
+            check.action
+        ),
     };
     let resource = if check.resource == crate::iam::requests::NO_RESOURCE_LEVEL {
         format!("* ({} supports no resource-level permission)", check.action)

@@ -67,10 +67,7 @@ pub fn bind(template: &Template, stack: &LocalStack, suffix: &str) -> Result<Tem
         logical_ids::MEDIA_DLQ,
         refs(&stack.dlq_url, &[("Arn", stack.dlq_arn.clone())]),
     );
-    known.insert(
-        logical_ids::META_SECRET,
-        refs(&stack.meta_secret_id, &[]),
-    );
+    known.insert(logical_ids::META_SECRET, refs(&stack.meta_secret_id, &[]));
     known.insert(
         logical_ids::CONTACT_HASH_KEY_SECRET,
         refs(&stack.contact_hash_secret_id, &[]),
@@ -118,7 +115,12 @@ fn refs(reference: &str, attributes: &[(&str, String)]) -> ResourceRefs {
 }
 
 /// ARNs for resources the local stack does not create (log groups, topics, alarms, extra queues).
-fn placeholder(template: &Template, logical_id: &str, kind: &str, suffix: &str) -> Result<ResourceRefs> {
+fn placeholder(
+    template: &Template,
+    logical_id: &str,
+    kind: &str,
+    suffix: &str,
+) -> Result<ResourceRefs> {
     let name = format!("{}-{suffix}", logical_id.to_lowercase());
     Ok(match kind {
         "AWS::Logs::LogGroup" => {
@@ -196,15 +198,22 @@ pub fn stack_resources(bound: &Template, stack: &LocalStack) -> Result<StackReso
     }
     for (logical, arn) in [
         (logical_ids::META_SECRET, &stack.meta_secret_id),
-        (logical_ids::CONTACT_HASH_KEY_SECRET, &stack.contact_hash_secret_id),
+        (
+            logical_ids::CONTACT_HASH_KEY_SECRET,
+            &stack.contact_hash_secret_id,
+        ),
     ] {
         let secret = bound.resource(logical, "AWS::SecretsManager::Secret")?;
         let key = secret.opt_str(&["KmsKeyId"])?;
-        resources.secrets.insert(arn.clone(), (arn.clone(), key.clone()));
+        resources
+            .secrets
+            .insert(arn.clone(), (arn.clone(), key.clone()));
         // A secret may be named by its name too (the part of the ARN before the random suffix).
         if let Some(name) = arn.rsplit(":secret:").next() {
             let name = name.rsplit_once('-').map_or(name, |(n, _)| n);
-            resources.secrets.insert(name.to_owned(), (arn.clone(), key));
+            resources
+                .secrets
+                .insert(name.to_owned(), (arn.clone(), key));
         }
     }
     let table = bound.resource(logical_ids::RECORDS_TABLE, "AWS::DynamoDB::Table")?;

@@ -122,7 +122,9 @@ fn defines(template: &Template, principal: Principal) -> bool {
     };
     match principal.function_binary() {
         Some(binary) => resources.values().any(|r| {
-            r.pointer("/Metadata/BuildProperties/Binary").and_then(Value::as_str) == Some(binary)
+            r.pointer("/Metadata/BuildProperties/Binary")
+                .and_then(Value::as_str)
+                == Some(binary)
         }),
         None => resources.contains_key(principal.managed_policy_logical_id()),
     }
@@ -254,7 +256,9 @@ fn atomic_grants(
     if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
         return Err(template_error(
             template,
-            format!("{source} statement {sid}: only Allow statements are expected in identity policies"),
+            format!(
+                "{source} statement {sid}: only Allow statements are expected in identity policies"
+            ),
         ));
     }
     if statement.get("NotAction").is_some() || statement.get("NotResource").is_some() {
@@ -275,7 +279,9 @@ fn atomic_grants(
             let resolved = scalar_string(resource).ok_or_else(|| {
                 template_error(
                     template,
-                    format!("{source} statement {sid}: resource {resource} did not resolve to an ARN"),
+                    format!(
+                        "{source} statement {sid}: resource {resource} did not resolve to an ARN"
+                    ),
                 )
             })?;
             if resolved.contains("Fn::") || resolved.contains("\"Ref\"") {
@@ -389,9 +395,9 @@ pub fn iam_request(
     for (key, value) in context {
         let v = match value {
             Value::Bool(b) => iam_rs::ContextValue::Boolean(*b),
-            Value::Array(items) => iam_rs::ContextValue::StringList(
-                items.iter().filter_map(scalar_string).collect(),
-            ),
+            Value::Array(items) => {
+                iam_rs::ContextValue::StringList(items.iter().filter_map(scalar_string).collect())
+            }
             other => iam_rs::ContextValue::String(scalar_string(other).unwrap_or_default()),
         };
         ctx.insert(key.clone(), v);

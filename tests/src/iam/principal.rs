@@ -35,9 +35,7 @@ impl Principal {
 
     /// The principal of a workspace binary (`webhook`, `media-fetcher`, ..., `wavault`).
     pub fn of_binary(binary: &str) -> Option<Principal> {
-        Principal::ALL
-            .into_iter()
-            .find(|p| p.binary() == binary)
+        Principal::ALL.into_iter().find(|p| p.binary() == binary)
     }
 
     /// The workspace binary this principal runs as.

@@ -251,7 +251,12 @@ fn classify_s3(
         return Ok(Classified {
             service: "s3".into(),
             operation: operation.into(),
-            checks: vec![check(action, bucket_arn, context, format!("S3 {operation}"))],
+            checks: vec![check(
+                action,
+                bucket_arn,
+                context,
+                format!("S3 {operation}"),
+            )],
             missing_key_bucket: None,
         });
     };
@@ -357,7 +362,11 @@ fn classify_s3(
                 "S3 CopyObject (target)".into(),
             ));
             checks.extend(kms("kms:Decrypt", &read_key, "CopyObject (source)"));
-            checks.extend(kms("kms:GenerateDataKey", &write_key, "CopyObject (target)"));
+            checks.extend(kms(
+                "kms:GenerateDataKey",
+                &write_key,
+                "CopyObject (target)",
+            ));
             "CopyObject"
         }
         "PUT" => {
@@ -700,9 +709,7 @@ fn classify_sqs(
         "SendMessage" | "SendMessageBatch" => "sqs:SendMessage",
         "ReceiveMessage" => "sqs:ReceiveMessage",
         "DeleteMessage" | "DeleteMessageBatch" => "sqs:DeleteMessage",
-        "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" => {
-            "sqs:ChangeMessageVisibility"
-        }
+        "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" => "sqs:ChangeMessageVisibility",
         "GetQueueAttributes" => "sqs:GetQueueAttributes",
         "PurgeQueue" => "sqs:PurgeQueue",
         other => {
@@ -758,7 +765,10 @@ fn classify_secrets(
         )
     });
     let action = match operation.as_str() {
-        "GetSecretValue" | "DescribeSecret" | "PutSecretValue" | "UpdateSecretVersionStage"
+        "GetSecretValue"
+        | "DescribeSecret"
+        | "PutSecretValue"
+        | "UpdateSecretVersionStage"
         | "ListSecretVersionIds" => format!("secretsmanager:{operation}"),
         other => {
             return Err(Unclassified(format!(
