@@ -15,8 +15,13 @@ const VERSION: &str = "v23.0";
 
 fn setup() -> Result<(FakeGraph, HttpGraphClient), Box<dyn std::error::Error + Send + Sync>> {
     let fake = FakeGraph::start()?;
-    let client = HttpGraphClient::new(&fake.base_url(), VERSION)?;
+    // The fake serves downloads on 127.0.0.1: the one download host allowed here (Meta's by default).
+    let client = HttpGraphClient::with_download_hosts(&fake.base_url(), VERSION, &local_hosts())?;
     Ok((fake, client))
+}
+
+fn local_hosts() -> Vec<String> {
+    vec!["127.0.0.1".to_owned()]
 }
 
 fn body(len: usize) -> Vec<u8> {
@@ -261,7 +266,7 @@ async fn a_closed_port_is_transient() -> TestResult {
     let (fake, _) = setup()?;
     let base = fake.base_url();
     drop(fake);
-    let client = HttpGraphClient::new(&base, VERSION)?;
+    let client = HttpGraphClient::with_download_hosts(&base, VERSION, &local_hosts())?;
     let error = client
         .media_info(DEFAULT_TOKEN, "m12", None)
         .await
@@ -282,5 +287,72 @@ async fn a_plain_http_download_url_is_refused_under_https() -> TestResult {
         .err()
         .ok_or("expected an error")?;
     assert_eq!(error.kind, GraphErrorKind::Permanent);
+    Ok(())
+}
+
+/// A loopback server answering every request with a redirect to `location`; returns its base URL.
+fn redirector(location: String) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    Ok(format!("http://{addr}"))
+}
+
+/// Media is fetched from the allowed media hosts only: a download URL on another host is a permanent failure
+/// (no request made), and so is a redirect to another host (refused before it is followed).
+#[tokio::test]
+async fn downloads_stay_on_the_allowed_media_hosts() -> TestResult {
+    let (fake, client) = setup()?;
+    let elsewhere = fake.base_url().replace("127.0.0.1", "localhost");
+    let error = client
+        .download(
+            DEFAULT_TOKEN,
+            &format!("{elsewhere}/media-download/m1?token=x"),
+        )
+        .await
+        .err()
+        .ok_or("expected an error")?;
+    assert_eq!(error.kind, GraphErrorKind::Permanent, "{error}");
+    assert_eq!(error.reason, "download URL is not on a Meta media host");
+    assert!(fake.requests().is_empty(), "nothing was requested");
+
+    let redirecting = redirector(format!("{elsewhere}/media-download/m1?token=x"))?;
+    let error = client
+        .download(DEFAULT_TOKEN, &format!("{redirecting}/media?x=1"))
+        .await
+        .err()
+        .ok_or("expected an error")?;
+    assert_eq!(error.kind, GraphErrorKind::Permanent, "{error}");
+    assert_eq!(error.reason, "download redirected off Meta's media hosts");
+    assert!(fake.requests().is_empty(), "the redirect was not followed");
+
+    // Meta's own host is the default list.
+    let meta = HttpGraphClient::new(&fake.base_url(), VERSION)?;
+    let error = meta
+        .download(
+            DEFAULT_TOKEN,
+            &format!("{}/media-download/m1?token=x", fake.base_url()),
+        )
+        .await
+        .err()
+        .ok_or("expected an error")?;
+    assert_eq!(error.reason, "download URL is not on a Meta media host");
     Ok(())
 }

@@ -7,10 +7,14 @@
 //!   answer, also has a 20 s total deadline.
 //! - An explicit `User-Agent: wavault/<version>` (reqwest sends none; Meta downloads were reported
 //!   to fail without one).
-//! - Redirects: reqwest's default policy (at most 10). It drops `Authorization` (and cookies) when
-//!   a redirect changes host, port or scheme, so the bearer token never follows a redirect off the
-//!   host it was meant for. When the base URL is `https`, the client is `https_only`: the token is
-//!   never sent in clear, neither to a download URL nor through a redirect.
+//! - Download hosts: a download URL must be on one of Meta's media hosts
+//!   ([`crate::media::META_MEDIA_HOSTS`], what Graph returns; `MEDIA_DOWNLOAD_HOSTS` overrides it
+//!   for a local fake), and so must every redirect (a custom policy: at most 10, each target's host
+//!   checked, the Graph host itself also allowed). Anything else is a Permanent error with our own
+//!   reason, recorded on the media record: our bearer token goes to Meta's hosts only, and an
+//!   unknown host does not get retried for a week. reqwest still drops `Authorization` (and
+//!   cookies) when a redirect changes host, port or scheme. When the base URL is `https`, the
+//!   client is `https_only`: the token is never sent in clear.
 //! - The bearer header is marked sensitive. Neither the token, nor a URL (download URLs carry
 //!   signed query parameters), nor a response body is ever logged or put into an error: errors are
 //!   [`GraphError`]s with reasons of our own; transport errors are logged without their URL.
@@ -76,6 +80,25 @@ pub(crate) fn validated_base(base_url: &str, version: &str) -> Result<Url, Graph
     Ok(base)
 }
 
+/// Redirects followed at most (reqwest's default limit).
+const MAX_REDIRECTS: usize = 10;
+
+/// A redirect the policy refused: its target is not an allowed media host.
+#[derive(Debug, thiserror::Error)]
+#[error("redirect to a host outside the allowed media hosts")]
+struct DisallowedRedirect;
+
+/// Whether `url`'s host (or `host:port`) is one of `hosts` (lowercase).
+fn host_allowed(hosts: &[String], url: &Url) -> bool {
+    let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
+        return false;
+    };
+    let with_port = url.port_or_known_default().map(|p| format!("{host}:{p}"));
+    hosts
+        .iter()
+        .any(|h| *h == host || Some(h) == with_port.as_ref())
+}
+
 /// [`GraphMedia`] over HTTPS.
 #[derive(Debug, Clone)]
 pub struct HttpGraphClient {
@@ -84,23 +107,60 @@ pub struct HttpGraphClient {
     base_url: Url,
     /// `GRAPH_API_VERSION`, e.g. `v23.0`.
     version: String,
+    /// Hosts a download (and any redirect) may go to.
+    download_hosts: Vec<String>,
 }
 
 impl HttpGraphClient {
-    /// Builds the client for `base_url` (`http(s)://host[:port][/path]`) and `version` (`v23.0`).
+    /// Builds the client for `base_url` (`http(s)://host[:port][/path]`) and `version` (`v23.0`),
+    /// downloading from Meta's media hosts only.
     pub fn new(base_url: &str, version: &str) -> Result<Self, GraphClientBuildError> {
+        let hosts: Vec<String> = crate::media::META_MEDIA_HOSTS
+            .iter()
+            .map(|h| (*h).to_owned())
+            .collect();
+        Self::with_download_hosts(base_url, version, &hosts)
+    }
+
+    /// As [`new`](Self::new), downloading only from `hosts` (`MEDIA_DOWNLOAD_HOSTS`).
+    pub fn with_download_hosts(
+        base_url: &str,
+        version: &str,
+        hosts: &[String],
+    ) -> Result<Self, GraphClientBuildError> {
         let base = validated_base(base_url, version)?;
+        let download_hosts: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        // Redirects may stay on Graph's own host or go to a media host, nowhere else.
+        let mut redirect_hosts = download_hosts.clone();
+        if let Some(host) = base.host_str() {
+            redirect_hosts.push(host.to_ascii_lowercase());
+        }
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if host_allowed(&redirect_hosts, attempt.url()) {
+                attempt.follow()
+            } else {
+                tracing::warn!(
+                    event = "media_redirect_refused",
+                    host = attempt.url().host_str().unwrap_or("")
+                );
+                attempt.error(DisallowedRedirect)
+            }
+        });
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
             .https_only(base.scheme() == "https")
+            .redirect(policy)
             .build()
             .map_err(|e| GraphClientBuildError::Client(describe(&e)))?;
         Ok(Self {
             client,
             base_url: base,
             version: version.to_owned(),
+            download_hosts,
         })
     }
 
@@ -174,6 +234,14 @@ impl GraphMedia for HttpGraphClient {
         if self.base_url.scheme() == "https" && url.scheme() != "https" {
             // Never send the token in clear; the next attempt fetches a fresh URL.
             return Err(permanent("download URL is not https"));
+        }
+        if !host_allowed(&self.download_hosts, &url) {
+            // The host (never the URL: it carries signed parameters) says where it pointed.
+            tracing::warn!(
+                event = "media_host_refused",
+                host = url.host_str().unwrap_or("")
+            );
+            return Err(permanent("download URL is not on a Meta media host"));
         }
         let response = self
             .get(url, token)?
@@ -336,6 +404,9 @@ fn permanent(reason: &'static str) -> GraphError {
 /// A failed send: Transient, with a reason that names the kind of failure (never the URL).
 fn transport_error(operation: &'static str, error: reqwest::Error) -> GraphError {
     log_transport(operation, &error);
+    if error.is_redirect() && find_source::<DisallowedRedirect>(&error) {
+        return permanent("download redirected off Meta's media hosts");
+    }
     let reason = if error.is_builder() {
         // A URL reqwest refuses (e.g. a plain-http redirect under https_only) will not get better.
         return permanent("request refused by the HTTP client");
@@ -349,6 +420,18 @@ fn transport_error(operation: &'static str, error: reqwest::Error) -> GraphError
         "request failed"
     };
     GraphError::transient(reason)
+}
+
+/// Whether `error`'s source chain holds an `E`.
+fn find_source<E: std::error::Error + 'static>(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if e.is::<E>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn log_transport(operation: &'static str, error: &reqwest::Error) {

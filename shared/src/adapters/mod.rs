@@ -144,9 +144,10 @@ pub fn archiver_service(
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(crate::archive::Archiver {
-        graph: Arc::new(graph_http::HttpGraphClient::new(
+        graph: Arc::new(graph_http::HttpGraphClient::with_download_hosts(
             &config.graph_api_base_url,
             &config.graph_api_version,
+            &config.media_download_hosts,
         )?),
         store: Arc::new(s3::S3MediaStore::new(
             clients.s3.clone(),
@@ -262,7 +263,9 @@ mod tests {
             other => panic!("expected Failed, got {other:?}"),
         }
         match classify("s3", &head_error(503)) {
-            PortError::Unavailable { detail, .. } => assert!(detail.contains("HTTP 503"), "{detail}"),
+            PortError::Unavailable { detail, .. } => {
+                assert!(detail.contains("HTTP 503"), "{detail}")
+            }
             other => panic!("a 5xx is transient, got {other:?}"),
         }
     }
