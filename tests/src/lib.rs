@@ -23,6 +23,7 @@ pub mod local_stack;
 pub mod media_stack;
 pub mod moto;
 mod process;
+mod proxy;
 pub mod rotation_stack;
 mod serve;
 pub mod slow_upstream;

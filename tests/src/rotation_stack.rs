@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use serde_json::{json, Value};
 
 use crate::aws::{sdk_config, secrets_client, REGION, SECRET_ACCESS_KEY};
@@ -236,15 +236,10 @@ async fn forward(
     upstream: String,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            return Ok(plain(
-                StatusCode::BAD_GATEWAY,
-                format!("proxy: request body: {e}"),
-            ))
-        }
+    let label = "current-stage proxy";
+    let (parts, body) = match crate::proxy::collect(req, label).await {
+        Ok(collected) => collected,
+        Err(answer) => return Ok(answer),
     };
     let target = parts
         .headers
@@ -256,37 +251,11 @@ async fn forward(
     } else {
         body
     };
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let mut request = client.request(parts.method.clone(), format!("{upstream}{path}"));
-    for (name, value) in &parts.headers {
-        if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH {
-            request = request.header(name, value);
-        }
-    }
-    let answer = match request.body(body).send().await {
-        Ok(answer) => answer,
-        Err(e) => {
-            return Ok(plain(
-                StatusCode::BAD_GATEWAY,
-                format!("proxy: upstream: {e}"),
-            ))
-        }
-    };
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let bytes = answer.bytes().await.unwrap_or_default();
-    let mut response = Response::new(Full::new(bytes));
-    *response.status_mut() = status;
-    for (name, value) in &headers {
-        if name != hyper::header::CONTENT_LENGTH && name != hyper::header::TRANSFER_ENCODING {
-            response.headers_mut().insert(name, value.clone());
-        }
-    }
-    Ok(response)
+    Ok(
+        crate::proxy::forward(&client, &upstream, &parts, body, label)
+            .await
+            .response,
+    )
 }
 
 /// Adds `"VersionStage": "AWSCURRENT"` to a GetSecretValue request that names no version and no stage.
@@ -300,12 +269,6 @@ fn default_to_current(body: Bytes) -> Bytes {
         }
         _ => body,
     }
-}
-
-fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(text)));
-    *response.status_mut() = status;
-    response
 }
 
 fn aws<E: std::fmt::Debug>(operation: &'static str) -> impl FnOnce(E) -> Error {

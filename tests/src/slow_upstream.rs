@@ -10,15 +10,12 @@
 //! IAM gateway (the functions' `AWS_ENDPOINT_URL`), so IAM is still checked. Dropping it stops the server and cuts
 //! the held connections.
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::Request;
 
 use crate::serve::LoopbackServer;
 use crate::{Error, Result};
@@ -47,7 +44,7 @@ impl SlowUpstream {
                     // The fault itself, not a wait for something: the client must give up first.
                     tokio::time::sleep(delay).await;
                 }
-                forward(client, upstream, req).await
+                crate::proxy::pass_through(&client, &upstream, req, "slow upstream").await
             }
         })?;
         Ok(SlowUpstream { server, delayed })
@@ -70,58 +67,4 @@ fn signed_for(req: &Request<Incoming>) -> Option<String> {
     let scope = authorization.split("Credential=").nth(1)?;
     let scope = scope.split([',', ' ']).next()?;
     scope.split('/').nth(3).map(str::to_owned)
-}
-
-async fn forward(
-    client: reqwest::Client,
-    upstream: String,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            return Ok(plain(
-                StatusCode::BAD_GATEWAY,
-                format!("slow upstream: request body: {e}"),
-            ))
-        }
-    };
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let mut request = client.request(parts.method.clone(), format!("{upstream}{path}"));
-    for (name, value) in &parts.headers {
-        if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH {
-            request = request.header(name, value);
-        }
-    }
-    let answer = match request.body(body).send().await {
-        Ok(answer) => answer,
-        Err(e) => {
-            return Ok(plain(
-                StatusCode::BAD_GATEWAY,
-                format!("slow upstream: upstream: {e}"),
-            ))
-        }
-    };
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let bytes = answer.bytes().await.unwrap_or_default();
-    let mut response = Response::new(Full::new(bytes));
-    *response.status_mut() = status;
-    for (name, value) in &headers {
-        if name != hyper::header::CONTENT_LENGTH && name != hyper::header::TRANSFER_ENCODING {
-            response.headers_mut().append(name, value.clone());
-        }
-    }
-    Ok(response)
-}
-
-fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(text)));
-    *response.status_mut() = status;
-    response
 }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -198,11 +198,7 @@ impl Gateway {
     }
 }
 
-fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(text)));
-    *response.status_mut() = status;
-    response
-}
+use crate::proxy::plain;
 
 /// The access key id in a SigV4 `Authorization` header, and the service of its credential scope.
 fn credential(authorization: &str) -> Option<(String, String)> {
@@ -220,15 +216,9 @@ async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            return Ok(plain(
-                StatusCode::BAD_GATEWAY,
-                format!("iam gateway: request body: {e}"),
-            ))
-        }
+    let (parts, body) = match crate::proxy::collect(req, "iam gateway").await {
+        Ok(collected) => collected,
+        Err(answer) => return Ok(answer),
     };
     let header_of = |name: &str| {
         parts
@@ -244,7 +234,7 @@ async fn handle(
             Principal::from_access_key_id(&key).map(|(p, stack)| (p, stack, service))
         });
     let Some((principal, stack_name, service)) = identity else {
-        return Ok(forward(&shared, &parts, body).await.0);
+        return Ok(forward(&shared, &parts, body).await.response);
     };
     let stack = shared
         .stacks
@@ -327,8 +317,9 @@ async fn handle(
             ));
         }
     }
-    let (response, status, response_body) = forward(&shared, &parts, body).await;
-    remember_iterators(&shared, &classified, &response_body);
+    let forwarded = forward(&shared, &parts, body).await;
+    let (response, status) = (forwarded.response, forwarded.status);
+    remember_iterators(&shared, &classified, &forwarded.body);
     if let (Some(bucket), 404) = (&classified.missing_key_bucket, status) {
         // AWS answers a missing key with 404 only to callers allowed s3:ListBucket on the bucket.
         let mut list = evaluate(
@@ -583,53 +574,13 @@ fn save(shared: &Shared, record: CallRecord) {
     }
 }
 
-/// Forwards to the upstream; returns the response, its status and body (kept for the iterator map).
+/// Forwards to the upstream (moto, or a proxy in front of it).
 async fn forward(
     shared: &Shared,
     parts: &hyper::http::request::Parts,
     body: Bytes,
-) -> (Response<Full<Bytes>>, u16, Bytes) {
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let mut request = shared
-        .client
-        .request(parts.method.clone(), format!("{}{path}", shared.upstream));
-    for (name, value) in &parts.headers {
-        if name != hyper::header::HOST
-            && name != hyper::header::CONTENT_LENGTH
-            && name != hyper::header::EXPECT
-            && name != hyper::header::TRANSFER_ENCODING
-        {
-            request = request.header(name, value);
-        }
-    }
-    let answer = match request.body(body).send().await {
-        Ok(answer) => answer,
-        Err(e) => {
-            return (
-                plain(
-                    StatusCode::BAD_GATEWAY,
-                    format!("iam gateway: upstream: {e}"),
-                ),
-                502,
-                Bytes::new(),
-            )
-        }
-    };
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let bytes = answer.bytes().await.unwrap_or_default();
-    let mut response = Response::new(Full::new(bytes.clone()));
-    *response.status_mut() = status;
-    for (name, value) in &headers {
-        if name != hyper::header::CONTENT_LENGTH && name != hyper::header::TRANSFER_ENCODING {
-            response.headers_mut().append(name, value.clone());
-        }
-    }
-    (response, status.as_u16(), bytes)
+) -> crate::proxy::Forwarded {
+    crate::proxy::forward(&shared.client, &shared.upstream, parts, body, "iam gateway").await
 }
 
 /// Convenience for tests: the checks of every recorded call of `stack`, flattened with their operation.
