@@ -109,21 +109,40 @@ async fn a_denied_s3_write_is_403_access_denied_and_stores_nothing() -> TestResu
 
 #[tokio::test]
 async fn a_missing_key_is_403_without_list_bucket_and_404_with_it() -> TestResult {
-    let stack = stack("iam-missing").await?;
-    // The media fetcher may read media/ objects but not list the bucket: S3 hides whether a key exists.
-    let fetcher = s3_client(&stack.sdk_config_as(Principal::MediaFetcher)?);
-    let head = fetcher
+    // The operator's policy as deployed (with s3:ListBucket), and the same policy without that statement.
+    let moto = MotoServer::shared()?;
+    let sdk = wavault_tests::aws::sdk_config(&moto.endpoint());
+    let text = std::fs::read_to_string(Template::project_path())?;
+    let statement = "          - Sid: ArchiveMissingKeysAre404\n            Effect: Allow\n            Action: s3:ListBucket\n            Resource: !GetAtt ArchiveBucket.Arn\n";
+    assert!(
+        text.contains(statement),
+        "the operator's ListBucket statement moved"
+    );
+    let without = Template::parse(&text.replace(statement, ""), "template without ListBucket")?;
+    let blind = LocalStack::provision_from(
+        &without,
+        &sdk,
+        "iam-missing-403",
+        &meta_secret_json(),
+        CONTACT_HASH_KEY,
+    )
+    .await?;
+    blind.expect_denials()?;
+    let seeing = stack("iam-missing-404").await?;
+
+    let operator = s3_client(&blind.sdk_config_as(Principal::Operator)?);
+    let head = operator
         .head_object()
-        .bucket(&stack.bucket)
+        .bucket(&blind.bucket)
         .key("media/none")
         .send()
         .await
         .err()
         .ok_or("HEAD of a missing key succeeded")?;
     assert_eq!(head.raw_response().map(|r| r.status().as_u16()), Some(403));
-    let get = fetcher
+    let get = operator
         .get_object()
-        .bucket(&stack.bucket)
+        .bucket(&blind.bucket)
         .key("media/none")
         .send()
         .await
@@ -133,12 +152,17 @@ async fn a_missing_key_is_403_without_list_bucket_and_404_with_it() -> TestResul
         code(get.as_service_error().ok_or("not a service error")?),
         "AccessDenied"
     );
+    let calls = blind.gateway()?.calls(&blind.suffix);
+    assert!(calls.iter().any(|c| c.answer == "missing-key-403"
+        && c.checks
+            .iter()
+            .any(|k| k.action == "s3:ListBucket" && !k.allowed)));
 
-    // The operator may list the bucket: the same GET is NoSuchKey.
-    let operator = s3_client(&stack.sdk_config_as(Principal::Operator)?);
+    // With s3:ListBucket (the deployed policy) the same GET is NoSuchKey.
+    let operator = s3_client(&seeing.sdk_config_as(Principal::Operator)?);
     let get = operator
         .get_object()
-        .bucket(&stack.bucket)
+        .bucket(&seeing.bucket)
         .key("media/none")
         .send()
         .await
@@ -148,12 +172,6 @@ async fn a_missing_key_is_403_without_list_bucket_and_404_with_it() -> TestResul
         code(get.as_service_error().ok_or("not a service error")?),
         "NoSuchKey"
     );
-    let calls = stack.gateway()?.calls(&stack.suffix);
-    assert!(calls.iter().any(|c| c.answer == "missing-key-403"
-        && c.principal == Principal::MediaFetcher
-        && c.checks
-            .iter()
-            .any(|k| k.action == "s3:ListBucket" && !k.allowed)));
     Ok(())
 }
 
