@@ -324,12 +324,12 @@ fn classify_s3(
             "ListParts"
         }
         "GET" => {
-            let action = if has("versionId") {
-                "s3:GetObjectVersion"
+            let (action, why) = if has("versionId") {
+                ("s3:GetObjectVersion", "S3 GetObject of a version")
             } else {
-                "s3:GetObject"
+                ("s3:GetObject", "S3 GetObject")
             };
-            checks.push(check(action, object_arn, context, "S3 GetObject".into()));
+            checks.push(check(action, object_arn, context, why.into()));
             checks.extend(kms("kms:Decrypt", &read_key, "GetObject"));
             missing_key_bucket = Some(bucket.clone());
             "GetObject"
@@ -414,12 +414,12 @@ fn classify_s3(
             "AbortMultipartUpload"
         }
         "DELETE" => {
-            let action = if has("versionId") {
-                "s3:DeleteObjectVersion"
+            let (action, why) = if has("versionId") {
+                ("s3:DeleteObjectVersion", "S3 DeleteObject of a version")
             } else {
-                "s3:DeleteObject"
+                ("s3:DeleteObject", "S3 DeleteObject")
             };
-            checks.push(check(action, object_arn, context, "S3 DeleteObject".into()));
+            checks.push(check(action, object_arn, context, why.into()));
             "DeleteObject"
         }
         other => {
