@@ -9,6 +9,11 @@ use wavault_tests::webhook_stack::{n, s, WebhookStack, ACCESS_TOKEN, APP_SECRET,
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
+/// moto serves one request at a time: the 1000-update batch (2,000+ writes) takes it for itself, so the other
+/// tests' calls do not queue behind it for longer than the webhook's AWS timeouts allow (2 s an attempt, 3 s a
+/// call: sized for AWS, not for a saturated emulator). The other tests share it.
+static MOTO: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 async fn stack(suffix: &str) -> Result<WebhookStack, Box<dyn std::error::Error + Send + Sync>> {
     let moto = MotoServer::shared()?;
     Ok(WebhookStack::start(&moto.endpoint(), suffix, &[]).await?)
@@ -31,6 +36,7 @@ fn image_body(wamid: &str, media_id: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn handshake_echoes_the_challenge_and_refuses_a_wrong_token() -> TestResult {
+    let _moto = MOTO.read().await;
     let w = stack("wh-handshake").await?;
     let ok = w.handshake(VERIFY_TOKEN, "1158201444").await?;
     assert_eq!((ok.status, ok.body.as_str()), (200, "1158201444"));
@@ -46,6 +52,7 @@ async fn handshake_echoes_the_challenge_and_refuses_a_wrong_token() -> TestResul
 
 #[tokio::test]
 async fn a_signed_webhook_becomes_journal_records_and_a_job() -> TestResult {
+    let _moto = MOTO.read().await;
     let w = stack("wh-signed").await?;
     let body = samples::messages_body(
         WA_ID,
@@ -124,6 +131,7 @@ async fn a_signed_webhook_becomes_journal_records_and_a_job() -> TestResult {
 
 #[tokio::test]
 async fn five_redeliveries_change_nothing() -> TestResult {
+    let _moto = MOTO.read().await;
     let w = stack("wh-redeliver").await?;
     let body = samples::batch_body(25);
     assert_eq!(w.post_signed(&body).await?.status, 200);
@@ -172,6 +180,7 @@ async fn five_redeliveries_change_nothing() -> TestResult {
 
 #[tokio::test]
 async fn a_redelivery_of_pending_media_enqueues_its_job_again() -> TestResult {
+    let _moto = MOTO.read().await;
     let w = stack("wh-pending").await?;
     let body = image_body("wamid.P1", "7101");
     assert_eq!(w.post_signed(&body).await?.status, 200);
@@ -187,6 +196,7 @@ async fn a_redelivery_of_pending_media_enqueues_its_job_again() -> TestResult {
 
 #[tokio::test]
 async fn forged_and_unsigned_requests_store_nothing() -> TestResult {
+    let _moto = MOTO.read().await;
     let w = stack("wh-forged").await?;
     let body = image_body("wamid.F1", "7201");
     let forged = w.post(&body, Some("not-the-app-secret")).await?;
@@ -207,6 +217,7 @@ async fn forged_and_unsigned_requests_store_nothing() -> TestResult {
 
 #[tokio::test]
 async fn unparseable_and_unknown_shapes_are_journaled_and_acknowledged() -> TestResult {
+    let _moto = MOTO.read().await;
     let w = stack("wh-strange").await?;
     let not_json = b"<xml>definitely not json</xml>".to_vec();
     let other_field = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update","value":{"event":"APPROVED"}}]}]}"#.to_vec();
@@ -232,6 +243,7 @@ async fn unparseable_and_unknown_shapes_are_journaled_and_acknowledged() -> Test
 
 #[tokio::test]
 async fn a_dynamodb_failure_answers_500_after_journaling() -> TestResult {
+    let _moto = MOTO.read().await;
     let moto = MotoServer::shared()?;
     let w = WebhookStack::start(
         &moto.endpoint(),
@@ -259,6 +271,7 @@ async fn a_dynamodb_failure_answers_500_after_journaling() -> TestResult {
 
 #[tokio::test]
 async fn an_sqs_failure_answers_500_and_the_redelivery_heals_it() -> TestResult {
+    let _moto = MOTO.read().await;
     let moto = MotoServer::shared()?;
     let missing_queue = format!("{}/123456789012/no-such-queue", moto.endpoint());
     let mut w = WebhookStack::start(
@@ -287,6 +300,7 @@ async fn an_sqs_failure_answers_500_and_the_redelivery_heals_it() -> TestResult 
 
 #[tokio::test]
 async fn a_1000_update_batch_is_fully_recorded() -> TestResult {
+    let _moto = MOTO.write().await;
     let w = stack("wh-batch").await?;
     let body = samples::batch_body(1000);
     let answer = w.post_signed(&body).await?;
@@ -306,6 +320,7 @@ async fn a_1000_update_batch_is_fully_recorded() -> TestResult {
 
 #[tokio::test]
 async fn logs_carry_no_personal_data_or_secrets() -> TestResult {
+    let _moto = MOTO.read().await;
     let w = stack("wh-privacy").await?;
     let body = samples::messages_body(
         WA_ID,
@@ -340,6 +355,7 @@ async fn logs_carry_no_personal_data_or_secrets() -> TestResult {
 
 #[tokio::test]
 async fn a_missing_setting_fails_init_naming_the_variable() -> TestResult {
+    let _moto = MOTO.read().await;
     let moto = MotoServer::shared()?;
     let w = WebhookStack::start(&moto.endpoint(), "wh-config", &[("RECORDS_TABLE", "")]).await?;
     let answer = w.post_signed(&image_body("wamid.C1", "7601")).await?;
