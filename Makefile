@@ -55,7 +55,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 bench:
-	$(CARGO) bench -p wavault-shared --bench ingest
+	$(CARGO) bench -p wavault-core --bench ingest
 
 bench-media: bootstrap
 	$(CARGO) build --release -p media-fetcher -p webhook

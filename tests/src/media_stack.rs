@@ -7,7 +7,7 @@ use crate::webhook_stack::{spawn_function, WebhookStack};
 use crate::{Error, Result};
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use wavault::samples;
+use wavault_core::testkit::samples;
 
 /// Who sends the sample media messages.
 pub const CONTACT: &str = "15550001111";

@@ -5,9 +5,9 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use wavault::contact::{ContactHasher, ContactIdKind};
-use wavault::records::{body_sha256_hex, journal_key};
-use wavault::samples;
+use wavault_core::contact::{ContactHasher, ContactIdKind};
+use wavault_core::records::{body_sha256_hex, journal_key};
+use wavault_core::testkit::samples;
 use wavault_tests::fake_graph::MediaBehaviour;
 use wavault_tests::media_stack::MediaStack;
 use wavault_tests::moto::MotoServer;

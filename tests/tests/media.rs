@@ -52,7 +52,7 @@ async fn assert_archived(m: &MediaStack, wamid: &str, expected: &[u8]) -> TestRe
     let object = m.webhook.object(key).await?;
     assert_eq!(object.len(), expected.len());
     assert!(object == expected, "archived bytes differ");
-    let sha = wavault::records::body_sha256_hex(expected);
+    let sha = wavault_core::records::body_sha256_hex(expected);
     assert_eq!(s(&item, "media_sha256"), Some(sha.as_str()));
     assert_eq!(n(&item, "media_bytes"), Some(expected.len() as i64));
     assert!(
@@ -364,9 +364,9 @@ async fn duplicates_and_reruns_archive_once() -> TestResult {
     let data = bytes(70_000, 10);
     m.graph
         .add_media("m-dup", data.clone(), "image/jpeg", MediaBehaviour::Ok);
-    let body = wavault::samples::messages_body(
+    let body = wavault_core::testkit::samples::messages_body(
         wavault_tests::media_stack::CONTACT,
-        vec![wavault::samples::media_message(
+        vec![wavault_core::testkit::samples::media_message(
             "wamid.M.DUP",
             wavault_tests::media_stack::CONTACT,
             "image",
@@ -432,7 +432,7 @@ async fn a_batch_of_ten_with_three_failing_reports_exactly_those() -> TestResult
 
 /// Moves a record back in time (received_at, media_deadline): what waiting would do.
 async fn age(m: &MediaStack, wamid: &str, received_ago: i64, deadline_in: i64) -> TestResult {
-    let now = wavault::clock::Clock::now_epoch_seconds(&wavault::clock::SystemClock);
+    let now = wavault_core::clock::Clock::now_epoch_seconds(&wavault_core::clock::SystemClock);
     m.webhook
         .dynamodb
         .update_item()

@@ -4,8 +4,8 @@
 //! no open upload.
 
 use sha2::{Digest, Sha256};
-use wavault::adapters::s3::S3MediaStore;
-use wavault::ports::{MediaStore, ObjectMeta, PutResult};
+use wavault_aws::s3::S3MediaStore;
+use wavault_core::ports::{MediaStore, ObjectMeta, PutResult};
 use wavault_tests::fake_graph::MediaBehaviour;
 use wavault_tests::iam::Gateway;
 use wavault_tests::media_stack::MediaStack;

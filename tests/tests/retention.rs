@@ -49,9 +49,11 @@ async fn item(m: &MediaStack, wamid: &str) -> Result<Option<Item>, String> {
 
 /// Sends a signed text message of its own body (its own journal object).
 async fn receive_text(m: &MediaStack, wamid: &str) -> TestResult {
-    let body = wavault::samples::messages_body(
+    let body = wavault_core::testkit::samples::messages_body(
         CONTACT,
-        vec![wavault::samples::text_message(wamid, CONTACT, "hello")],
+        vec![wavault_core::testkit::samples::text_message(
+            wamid, CONTACT, "hello",
+        )],
     );
     assert_eq!(m.webhook.post_signed(&body).await?.status, 200);
     Ok(())
@@ -312,7 +314,7 @@ async fn lifecycle_rules_read_back_as_declared() -> TestResult {
 
 #[tokio::test]
 async fn deletes_leave_no_version_behind_in_a_versioned_bucket() -> TestResult {
-    use wavault::ports::ArchiveObjects;
+    use wavault_core::ports::ArchiveObjects;
     use wavault_tests::iam::Principal;
     let (m, _expirer) = stack("rt-versions").await?;
     let (s3, bucket) = (&m.webhook.s3, &m.webhook.stack.bucket);
@@ -345,8 +347,7 @@ async fn deletes_leave_no_version_behind_in_a_versioned_bucket() -> TestResult {
                 .await?;
             let as_principal =
                 wavault_tests::aws::s3_client(&m.webhook.stack.sdk_config_as(principal)?);
-            let objects =
-                wavault::adapters::s3::S3ArchiveObjects::new(as_principal, bucket.clone());
+            let objects = wavault_aws::s3::S3ArchiveObjects::new(as_principal, bucket.clone());
             objects.delete_all_versions(&key).await?;
             let listed = s3
                 .list_object_versions()

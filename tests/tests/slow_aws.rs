@@ -2,13 +2,13 @@
 //! real binaries, their AWS calls through [`SlowUpstream`] (which holds back one service's requests far longer
 //! than any SDK timeout) in front of the IAM gateway and moto.
 //!
-//! Without the SDK timeouts (`AwsTimeouts` in `shared/src/adapters/aws.rs`) these calls would wait for the
+//! Without the SDK timeouts (`AwsTimeouts` in `shared/aws/src/sdk.rs`) these calls would wait for the
 //! delay: the webhook would answer only after 60 s (its Lambda timeout is 10 s) and the fetcher's invocation would
 //! outlast the 60 s delay per S3 call.
 
 use std::time::{Duration, Instant};
 
-use wavault::samples;
+use wavault_core::testkit::samples;
 use wavault_tests::fake_graph::MediaBehaviour;
 use wavault_tests::iam::Principal;
 use wavault_tests::media_stack::MediaStack;

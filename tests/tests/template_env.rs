@@ -3,21 +3,21 @@
 //!
 //! "What a function reads" comes from the code, twice over: each function's `main.rs` loads exactly one config
 //! (found in its source below), and each config declares the variables it reads as a constant that a unit test
-//! in `shared/src/config.rs` checks against what its `from_lookup` really asks for. Nothing here lists variables.
+//! in `shared/core/src/config.rs` checks against what its `from_lookup` really asks for. Nothing here lists variables.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
-use wavault::config::{Config, ExpirerConfig, RotatorConfig};
+use wavault_core::config::{Config, ExpirerConfig, RotatorConfig};
 use wavault_tests::template::Template;
 use wavault_tests::workspace_root;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Read by the code but set only locally (an emulator endpoint, the fake Graph API's media host): declared
-/// beside the configs in `shared/src/config.rs`.
-const LOCAL_ONLY: &[&str] = wavault::config::LOCAL_ONLY_VARIABLES;
+/// beside the configs in `shared/core/src/config.rs`.
+const LOCAL_ONLY: &[&str] = wavault_core::config::LOCAL_ONLY_VARIABLES;
 
 /// The ways a function's `main` loads its configuration, and the variables each reads.
 const CONFIG_LOADS: &[(&str, &[&str])] = &[
@@ -60,7 +60,7 @@ fn variables_read_by(binary: &str) -> Result<BTreeSet<String>, String> {
         // Reading the environment anywhere but through a config would escape this check.
         if text.contains("env::var") {
             return Err(format!(
-                "{} reads the environment directly: go through a config in shared/src/config.rs",
+                "{} reads the environment directly: go through a config in shared/core/src/config.rs",
                 file.display()
             ));
         }

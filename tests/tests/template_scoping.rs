@@ -42,7 +42,7 @@ fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()>
 /// The text of every source file of the shared crate and the functions (where metric names are emitted).
 fn code_text() -> Result<String, Box<dyn std::error::Error>> {
     let mut files = Vec::new();
-    sources(&workspace_root().join("shared").join("src"), &mut files)?;
+    sources(&workspace_root().join("shared"), &mut files)?;
     sources(&workspace_root().join("functions"), &mut files)?;
     let mut text = String::new();
     for file in files {

@@ -3,7 +3,7 @@
 //! One moto per test binary; each test provisions its own resources from infra/template.yaml.
 
 use std::collections::HashSet;
-use wavault::samples;
+use wavault_core::testkit::samples;
 use wavault_tests::moto::MotoServer;
 use wavault_tests::webhook_stack::{n, s, WebhookStack, ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN};
 
@@ -61,13 +61,16 @@ async fn a_signed_webhook_becomes_journal_records_and_a_job() -> TestResult {
             samples::media_message("wamid.I1", WA_ID, "image", "7001", "image/jpeg"),
         ],
     );
-    let before = wavault::clock::Clock::now_epoch_seconds(&wavault::clock::SystemClock);
+    let before = wavault_core::clock::Clock::now_epoch_seconds(&wavault_core::clock::SystemClock);
     let answer = w.post_signed(&body).await?;
     assert_eq!(answer.status, 200, "{}", answer.body);
 
     // Journal: one content-addressed object holding exactly the body.
     let journal = w.keys("journal/").await?;
-    let expected_key = format!("journal/{}.json", wavault::records::body_sha256_hex(&body));
+    let expected_key = format!(
+        "journal/{}.json",
+        wavault_core::records::body_sha256_hex(&body)
+    );
     assert_eq!(journal, vec![expected_key.clone()]);
     assert_eq!(w.object(&expected_key).await?, body);
 

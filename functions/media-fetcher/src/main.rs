@@ -4,13 +4,15 @@
 //! (`{"action": "redrive-dead-lettered"}`).
 
 mod sqs;
+mod wiring;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use wavault::adapters::aws::{load_sdk_config, AwsClients, AwsTimeouts};
-use wavault::adapters::{archiver_service, media_sweep_service, sqs::SqsJobQueue};
-use wavault::config::Config;
-use wavault::metrics::EmfMetrics;
+use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
+use wavault_aws::sqs::SqsJobQueue;
+use wavault_core::config::Config;
+use wavault_core::metrics::EmfMetrics;
+use wiring::{archiver_service, media_sweep_service, Clients};
 
 struct SqsPostpone(SqsJobQueue);
 
@@ -60,7 +62,7 @@ fn main() -> Result<(), Error> {
 async fn run() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_for(Config::MEDIA_FETCHER_VARIABLES)?;
-    let clients = AwsClients::new(&load_sdk_config(AwsTimeouts::MEDIA_FETCHER).await);
+    let clients = Clients::new(&load_sdk_config(AwsTimeouts::MEDIA_FETCHER).await);
     let metrics =
         Arc::new(EmfMetrics::new("media-fetcher").with_namespace(config.metrics_namespace.clone()));
     let archiver = Arc::new(archiver_service(&config, &clients, metrics.clone())?);
@@ -107,7 +109,7 @@ async fn run() -> Result<(), Error> {
                     "dead_lettered": report.dead_lettered,
                 })
             };
-            wavault::ports::Metrics::flush(metrics.as_ref());
+            wavault_core::ports::Metrics::flush(metrics.as_ref());
             Ok::<_, Error>(response)
         }
     }))

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
-use wavault::archive::{ArchiveOutcome, Archiver, RetryLater};
-use wavault::media_job::MediaJob;
+use wavault_core::archive::{ArchiveOutcome, Archiver, RetryLater};
+use wavault_core::media_job::MediaJob;
 
 /// The batch stops this long before the invocation's deadline: a job still running is cut off
 /// and, like the jobs not started, reported as a batch item failure, so the invocation never times

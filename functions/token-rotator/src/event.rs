@@ -10,8 +10,8 @@
 
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{json, Value};
-use wavault::config::RotatorConfig;
-use wavault::rotation::{RotationOutcome, RotationRequest, RotationStep, Rotator};
+use wavault_core::config::RotatorConfig;
+use wavault_core::rotation::{RotationOutcome, RotationRequest, RotationStep, Rotator};
 
 /// An event the rotator does not handle.
 #[derive(Debug, PartialEq, Eq)]

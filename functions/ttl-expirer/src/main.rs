@@ -6,23 +6,23 @@
 //!   but TTL has not removed yet.
 
 mod stream;
+mod wiring;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use wavault::adapters::aws::{load_sdk_config, AwsClients, AwsTimeouts};
-use wavault::adapters::expirer_service;
-use wavault::config::ExpirerConfig;
-use wavault::expiry::Expirer;
-use wavault::metrics::EmfMetrics;
+use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
+use wavault_core::config::ExpirerConfig;
+use wavault_core::expiry::Expirer;
+use wavault_core::metrics::EmfMetrics;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = ExpirerConfig::from_env()?;
-    let clients = AwsClients::new(&load_sdk_config(AwsTimeouts::TTL_EXPIRER).await);
+    let sdk = load_sdk_config(AwsTimeouts::TTL_EXPIRER).await;
     let metrics =
         Arc::new(EmfMetrics::new("ttl-expirer").with_namespace(config.metrics_namespace.clone()));
-    let expirer = Arc::new(expirer_service(&config, &clients, metrics.clone()));
+    let expirer = Arc::new(wiring::expirer_service(&config, &sdk, metrics.clone()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (expirer, metrics) = (expirer.clone(), metrics.clone());
         async move {
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
                     "hours_swept": report.hours_swept,
                 })
             };
-            wavault::ports::Metrics::flush(metrics.as_ref());
+            wavault_core::ports::Metrics::flush(metrics.as_ref());
             Ok::<_, Error>(response)
         }
     }))

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use wavault::expiry::{ExpiredItem, ItemKey};
+use wavault_core::expiry::{ExpiredItem, ItemKey};
 
 /// Who deletes on behalf of the TTL service: only its removals are ours to clean up after (the
 /// sweep and erasures clean up themselves; the event source mapping filters on this too).

@@ -1,13 +1,13 @@
 //! wavault webhook Lambda: API Gateway HTTP API / Function URL -> verify, journal, record, enqueue.
 
 mod http;
+mod wiring;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-use wavault::adapters::aws::{load_sdk_config, AwsClients, AwsTimeouts};
-use wavault::adapters::ingest_service;
-use wavault::config::Config;
-use wavault::metrics::EmfMetrics;
+use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
+use wavault_core::config::Config;
+use wavault_core::metrics::EmfMetrics;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,10 +15,10 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env_for(Config::WEBHOOK_VARIABLES)?;
     // Every AWS call gives up well inside the 10 s Lambda timeout (AwsTimeouts::WEBHOOK), and
     // the handler answers before the deadline whatever the sum (http::handle_within).
-    let clients = AwsClients::new(&load_sdk_config(AwsTimeouts::WEBHOOK).await);
+    let sdk = load_sdk_config(AwsTimeouts::WEBHOOK).await;
     let metrics =
         Arc::new(EmfMetrics::new("webhook").with_namespace(config.metrics_namespace.clone()));
-    let ingest = Arc::new(ingest_service(&config, &clients, metrics.clone()));
+    let ingest = Arc::new(wiring::ingest_service(&config, &sdk, metrics.clone()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<http::HttpEvent>| {
         let (ingest, metrics) = (ingest.clone(), metrics.clone());
         async move {

@@ -10,7 +10,7 @@
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
-use wavault::samples;
+use wavault_core::testkit::samples;
 use wavault_tests::fake_graph::MediaBehaviour;
 use wavault_tests::media_stack::MediaStack;
 use wavault_tests::moto::MotoServer;
@@ -36,7 +36,7 @@ async fn run() -> DemoResult {
         let body = std::fs::read(path)?;
         println!(
             "{}",
-            wavault::signature::signature_header(APP_SECRET.as_bytes(), &body)
+            wavault_core::signature::signature_header(APP_SECRET.as_bytes(), &body)
         );
         return Ok(());
     }
@@ -230,7 +230,7 @@ async fn run() -> DemoResult {
         let verified = match (s(item, "media_sha256"), s(item, "media_key")) {
             (Some(sha), Some(key)) => {
                 let object = w.object(key).await?;
-                if wavault::records::body_sha256_hex(&object) == sha {
+                if wavault_core::records::body_sha256_hex(&object) == sha {
                     "sha256 verified"
                 } else {
                     "SHA256 MISMATCH"

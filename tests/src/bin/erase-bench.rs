@@ -14,15 +14,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
-use wavault::adapters::aws::AwsClients;
-use wavault::adapters::contact_data::{self, ContactDataConfig};
-use wavault::adapters::dynamodb::record_item;
-use wavault::clock::{Clock, SystemClock};
-use wavault::contact::ContactHasher;
-use wavault::erasure::ContactIds;
-use wavault::records::{self, PlanContext, RecordKind};
-use wavault::retention::RetentionPolicy;
-use wavault::samples;
+use wavault_aws::contact_data::ContactClients as AwsClients;
+use wavault_aws::contact_data::{self, ContactDataConfig};
+use wavault_aws::dynamodb::record_item;
+use wavault_core::clock::{Clock, SystemClock};
+use wavault_core::contact::ContactHasher;
+use wavault_core::erasure::ContactIds;
+use wavault_core::records::{self, PlanContext, RecordKind};
+use wavault_core::retention::RetentionPolicy;
+use wavault_core::testkit::samples;
 use wavault_tests::aws::sdk_config;
 use wavault_tests::local_stack::LocalStack;
 use wavault_tests::moto::MotoServer;
@@ -45,7 +45,7 @@ fn options() -> BenchResult<Options> {
         messages: 1000,
         media: 100,
         media_bytes: 64 * 1024,
-        concurrency: wavault::erasure::CONCURRENCY,
+        concurrency: wavault_core::erasure::CONCURRENCY,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -89,7 +89,7 @@ fn webhook(
     let body = samples::messages_body(wa_id, vec![message]);
     let sha = records::body_sha256_hex(&body);
     let key = records::journal_key(&sha, true);
-    let notification = wavault::webhook::parse_notification(&body)?;
+    let notification = wavault_core::webhook::parse_notification(&body)?;
     let plan = records::plan(
         &notification,
         &PlanContext {
@@ -107,7 +107,7 @@ fn webhook(
         let mut item = record_item(record);
         if let (RecordKind::Message, Some(job)) = (record.kind, record.media_job()) {
             let data: Vec<u8> = (0..media_bytes).map(|i| (i + index) as u8).collect();
-            let media_key = wavault::media::media_key(&job, None);
+            let media_key = wavault_core::media::media_key(&job, None);
             item.insert("media_status".into(), AttributeValue::S("archived".into()));
             item.insert("media_key".into(), AttributeValue::S(media_key.clone()));
             item.insert(
@@ -222,7 +222,7 @@ async fn main() -> BenchResult {
         kms_key_id: None,
     };
     let hasher = contact_data::contact_hasher(&clients, &config.contact_hash_secret_id).await?;
-    let metrics = Arc::new(wavault::metrics::EmfMetrics::new("erase-bench"));
+    let metrics = Arc::new(wavault_core::metrics::EmfMetrics::new("erase-bench"));
     let mut eraser = contact_data::eraser(&config, &clients, hasher, metrics);
     eraser.concurrency = o.concurrency;
     let contact = ContactIds {

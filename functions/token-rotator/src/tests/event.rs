@@ -1,6 +1,6 @@
 //! Unit tests of the event edge.
 use super::*;
-use wavault::rotation::{RotationReport, StepOutcome};
+use wavault_core::rotation::{RotationReport, StepOutcome};
 
 fn config() -> RotatorConfig {
     RotatorConfig::from_lookup(|k| (k == "META_SECRET_ID").then(|| "meta-arn".to_owned())).unwrap()

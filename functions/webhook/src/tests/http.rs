@@ -1,8 +1,8 @@
 //! Unit tests of `http` (kept beside the module, with access to its private items).
 use super::*;
 use base64::Engine;
-use wavault::memory::MemoryIngest;
-use wavault::signature::signature_header;
+use wavault_core::signature::signature_header;
+use wavault_core::testkit::memory::MemoryIngest;
 
 const SECRET: &str =
     r#"{"app_id":"1","app_secret":"s3cret","verify_token":"vt","access_token":"t"}"#;
@@ -55,7 +55,7 @@ async fn get_handshake_returns_the_challenge_as_plain_text() {
 #[tokio::test]
 async fn base64_bodies_are_decoded_before_verification() {
     let world = MemoryIngest::new(SECRET);
-    let body = wavault::samples::text_body("wamid.B64", "15550001111", "Olá 😀");
+    let body = wavault_core::testkit::samples::text_body("wamid.B64", "15550001111", "Olá 😀");
     let sig = signature_header(b"s3cret", &body);
     let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
     let event = apigw_event(
@@ -125,7 +125,7 @@ async fn bad_signatures_are_401_and_other_methods_405() {
 #[tokio::test]
 async fn function_url_events_are_handled_the_same() {
     let world = MemoryIngest::new(SECRET);
-    let body = wavault::samples::text_body("wamid.FURL", "15550001111", "hi");
+    let body = wavault_core::testkit::samples::text_body("wamid.FURL", "15550001111", "hi");
     let event: HttpEvent = serde_json::from_value(serde_json::json!({
         "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
         "headers": {"x-hub-signature-256": signature_header(b"s3cret", &body), "content-type": "application/json"},

@@ -1,0 +1,55 @@
+//! The ingest use case wired to AWS: DynamoDB records, the S3 journal, SQS media jobs and the two secrets.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use wavault_aws::{dynamodb, s3, secretsmanager, sqs};
+use wavault_core::clock::{Clock, SystemClock};
+use wavault_core::config::Config;
+use wavault_core::ingest::Ingest;
+use wavault_core::ports::{Metrics, SecretSource};
+use wavault_core::retention::RetentionPolicy;
+use wavault_core::secrets::{self, SecretCache};
+
+/// Builds the clients the webhook uses (and only those) and the use case over them.
+pub fn ingest_service(config: &Config, sdk: &SdkConfig, metrics: Arc<dyn Metrics>) -> Ingest {
+    let secrets_client = aws_sdk_secretsmanager::Client::new(sdk);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let source: Arc<dyn SecretSource> = Arc::new(secretsmanager::SecretsManagerSource::new(
+        secrets_client.clone(),
+    ));
+    Ingest {
+        journal: Arc::new(s3::S3Journal::new(
+            wavault_aws::sdk::s3_client(sdk),
+            config.archive_bucket.clone(),
+            config.kms_key_id.clone(),
+        )),
+        records: Arc::new(dynamodb::DynamoRecordStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.records_table.clone(),
+        )),
+        queue: Arc::new(sqs::SqsJobQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            config.media_queue_url.clone(),
+        )),
+        meta_secret: secretsmanager::meta_secret_cache(
+            &secrets_client,
+            &config.meta_secret_id,
+            clock.clone(),
+            metrics.clone(),
+        ),
+        // The hash key never rotates (that would orphan every contact index): cache it for the
+        // life of the instance.
+        contact_hash_key: Arc::new(SecretCache::new(
+            source,
+            clock.clone(),
+            config.contact_hash_secret_id.clone(),
+            i64::MAX,
+            secrets::parse_contact_hash_key,
+        )),
+        clock,
+        metrics,
+        retention: RetentionPolicy::days(config.retention_days),
+        media_deadline_days: config.media_deadline_days,
+    }
+}

@@ -1,0 +1,247 @@
+//! `wavault`: the operator's tool for a contact's rights - erasure and export - against the
+//! deployed stack (or the local one: it honours `AWS_ENDPOINT_URL` like the functions).
+//!
+//! stdout carries one JSON summary; logs, metrics and progress go to stderr. Nothing printed
+//! names the contact: ids are hashed before any lookup, and argument errors are reported by kind
+//! without echoing what was typed (a stray phone number must not land in a terminal log).
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use wavault_aws::contact_data::{self, ContactDataConfig};
+use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
+use wavault_core::erasure::{ContactHashes, ContactIds};
+use wavault_core::ports::Metrics;
+
+#[derive(Parser)]
+#[command(
+    name = "wavault",
+    version,
+    about = "Erase or export everything wavault holds about one WhatsApp contact",
+    after_help = "Environment: RECORDS_TABLE, ARCHIVE_BUCKET, CONTACT_HASH_SECRET_ID, KMS_KEY_ID, \
+                  AWS_ENDPOINT_URL and the usual AWS credentials and region."
+)]
+struct Cli {
+    /// Records table (default: $RECORDS_TABLE)
+    #[arg(long, global = true, value_name = "NAME")]
+    table: Option<String>,
+    /// Archive bucket (default: $ARCHIVE_BUCKET)
+    #[arg(long, global = true, value_name = "NAME")]
+    bucket: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replace the contact's records with tombstones, delete their media, remove them from the
+    /// journal; idempotent
+    Erase {
+        #[command(flatten)]
+        contact: ContactArgs,
+        /// AWS calls in flight at once (use 1 against moto: its S3 listing is not thread-safe)
+        #[arg(long, value_name = "N", default_value_t = wavault_core::erasure::CONCURRENCY)]
+        concurrency: usize,
+    },
+    /// Write the contact's records, journal entries and media with a SHA-256 manifest to DIR
+    Export {
+        #[command(flatten)]
+        contact: ContactArgs,
+        /// Output folder (created; must be empty if it exists)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A progress line on stderr every N items
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        progress_every: usize,
+    },
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = true)]
+struct ContactArgs {
+    /// The contact's WhatsApp number (wa_id; `+`, spaces and dashes are ignored)
+    #[arg(long, value_name = "NUMBER")]
+    wa_id: Option<String>,
+    /// The contact's business-scoped user id
+    #[arg(long, value_name = "ID")]
+    user_id: Option<String>,
+}
+
+impl ContactArgs {
+    fn ids(&self) -> ContactIds {
+        ContactIds {
+            wa_id: self.wa_id.clone(),
+            user_id: self.user_id.clone(),
+        }
+    }
+}
+
+/// Why the tool stopped; each prints as one line.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Config(#[from] wavault_core::config::ConfigError),
+    #[error("contact-hash key: {0}")]
+    Secret(#[from] wavault_core::secrets::SecretError),
+    #[error(transparent)]
+    Contact(#[from] wavault_core::erasure::ContactError),
+    #[error("erasure incomplete (run it again to finish): {0}")]
+    Erasure(#[from] wavault_core::erasure::ErasureError),
+    #[error("export failed: {0}")]
+    Export(#[from] wavault_core::export::ExportError),
+    #[error("export incomplete: {0}")]
+    Incomplete(String),
+}
+
+/// EMF counts as one line on stderr (stdout is the summary).
+#[derive(Default)]
+struct StderrMetrics(Mutex<BTreeMap<&'static str, u64>>);
+
+impl Metrics for StderrMetrics {
+    fn count(&self, name: &'static str, value: u64) {
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(name).or_insert(0) += value;
+        }
+    }
+
+    fn flush(&self) {
+        let Ok(mut counts) = self.0.lock() else {
+            return;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let counts = std::mem::take(&mut *counts);
+        if let Some(line) = wavault_core::metrics::EmfMetrics::document("wavault", &counts, now) {
+            eprintln!("{line}");
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("wavault: error: starting the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (summary, error) = runtime.block_on(run(cli));
+    if let Some(summary) = summary {
+        println!("{summary}");
+    }
+    match error {
+        None => ExitCode::SUCCESS,
+        Some(error) => {
+            let line = error.to_string().replace(['\n', '\r'], " ");
+            eprintln!("wavault: error: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Help and version as clap prints them; other argument errors by kind only (no typed values).
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        | ErrorKind::MissingRequiredArgument
+        | ErrorKind::MissingSubcommand => {
+            let _ = error.print();
+        }
+        kind => eprintln!(
+            "wavault: error: {} (values are not repeated here); see `wavault --help`",
+            kind.as_str().unwrap_or("invalid arguments")
+        ),
+    }
+    ExitCode::from(error.exit_code().clamp(0, 255) as u8)
+}
+
+/// The summary to print (also after a partial export) and the error to report.
+async fn run(cli: Cli) -> (Option<Value>, Option<CliError>) {
+    match execute(cli).await {
+        Ok((summary, incomplete)) => (Some(summary), incomplete.map(CliError::Incomplete)),
+        Err(error) => (None, Some(error)),
+    }
+}
+
+async fn execute(cli: Cli) -> Result<(Value, Option<String>), CliError> {
+    let config = ContactDataConfig::from_lookup(
+        |name| std::env::var(name).ok(),
+        cli.table.clone(),
+        cli.bucket.clone(),
+    )?;
+    let clients = wavault_aws::contact_data::ContactClients::new(
+        &load_sdk_config(AwsTimeouts::OPERATOR).await,
+    );
+    let hasher = contact_data::contact_hasher(&clients, &config.contact_hash_secret_id).await?;
+    match cli.command {
+        Command::Erase {
+            contact,
+            concurrency,
+        } => {
+            let ids = contact.ids();
+            let audit = ContactHashes::of(&hasher, &ids)?.audit_id();
+            let metrics = Arc::new(StderrMetrics::default());
+            let mut eraser = contact_data::eraser(&config, &clients, hasher, metrics);
+            eraser.concurrency = concurrency;
+            let report = eraser.erase(&ids).await?;
+            let mut summary = json!({"command": "erase", "contact": audit});
+            merge(&mut summary, &report);
+            Ok((summary, None))
+        }
+        Command::Export {
+            contact,
+            out,
+            progress_every,
+        } => {
+            let ids = contact.ids();
+            let audit = ContactHashes::of(&hasher, &ids)?.audit_id();
+            let progress = |p: wavault_core::export::Progress| {
+                eprintln!("wavault: export {} {}/{}", p.stage, p.done, p.total);
+            };
+            let report = contact_data::exporter(&config, &clients, hasher, progress_every)
+                .export(&ids, &out, &progress)
+                .await?;
+            let mut summary = json!({
+                "command": "export",
+                "contact": audit,
+                "out": out.display().to_string(),
+            });
+            merge(&mut summary, &report);
+            let incomplete = (report.media_missing + report.media_mismatched > 0).then(|| {
+                format!(
+                    "{} media file(s) missing from the bucket, {} not matching their record's sha256",
+                    report.media_missing, report.media_mismatched
+                )
+            });
+            Ok((summary, incomplete))
+        }
+    }
+}
+
+fn merge(summary: &mut Value, report: &impl serde::Serialize) {
+    if let (Some(target), Ok(Value::Object(fields))) =
+        (summary.as_object_mut(), serde_json::to_value(report))
+    {
+        target.extend(fields);
+    }
+}
