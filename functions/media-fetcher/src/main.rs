@@ -29,6 +29,8 @@ impl sqs::Postpone for SqsPostpone {
 /// Part buffers are 8 MiB; glibc's adaptive mmap threshold would otherwise move them onto the
 /// heap after the first free, where fragmentation makes RSS grow with the file size. Fixed
 /// thresholds keep every part buffer mmapped (returned to the OS when freed) and arenas few.
+// The one unsafe call of the workspace: libc's mallopt has no safe wrapper.
+#[allow(unsafe_code)]
 fn bound_allocator() {
     // SAFETY: mallopt only adjusts allocator parameters; called once before any thread starts.
     unsafe {

@@ -79,7 +79,8 @@ where
     }
 }
 
-#[cfg(all(test, feature = "s3"))]
+#[cfg(test)]
+#[cfg(feature = "s3")]
 mod tests {
     use crate::classify;
     use aws_sdk_s3::config::http::HttpResponse;

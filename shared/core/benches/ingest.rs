@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench -p wavault-core --bench ingest`
 //! Reports CPU time per call (thread CPU clock, median of runs) so a busy machine skews it less.
+// Test code: failing loudly is the point (the workspace lints deny these in the crates themselves).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -17,6 +19,8 @@ use wavault_core::webhook::parse_notification;
 
 const SECRET: &[u8] = b"bench-app-secret";
 
+// The thread CPU clock has no safe wrapper in std.
+#[allow(unsafe_code)]
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,

@@ -4,7 +4,7 @@
 //! find every record of a contact. An HMAC under a key kept in Secrets Manager gives a stable,
 //! non-reversible lookup key (a plain hash of a phone number is reversible by enumeration).
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// Which namespace a contact id belongs to; the hash is domain-separated by it.

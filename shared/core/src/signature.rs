@@ -6,7 +6,7 @@
 //! which non-ASCII characters are `\uXXXX`-escaped; for bodies that contain non-ASCII bytes (and
 //! only for those) we check that form too.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 

@@ -1,5 +1,7 @@
 //! The webhook use case with in-memory ports: ordering, idempotency, failure mapping.
 //! (The same behaviours are checked against moto through the real binary in tests/.)
+// Test code: failing loudly is the point (the workspace lints deny these in the crates themselves).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::Ordering;
 use wavault_core::ingest::{WebhookRequest, WebhookResponse};

@@ -1,5 +1,7 @@
 //! The parser and planner on every documented message type (fixtures in tests/fixtures/webhooks),
 //! unknown types and fields, statuses, value-level errors and a 1000-update batch.
+// Test code: failing loudly is the point (the workspace lints deny these in the crates themselves).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use wavault_core::contact::ContactHasher;
 use wavault_core::records::{self, IngestPlan, PlanContext, RecordKind};
