@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 help:
 	@echo "make demo   - run the ingest pipeline locally (moto + the real webhook binary) and show what happened"
-	@echo "make serve  - like demo, then stay up and print the webhook URL for manual curl"
+	@echo "make serve  - like demo, then stay up: webhook URL, sample bodies, curl lines; one line per request"
 	@echo "make test   - the whole test suite (unit, integration against moto, template lint)"
 	@echo "make iam-table - rewrite README's IAM permission table from the last make test's records"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings"
