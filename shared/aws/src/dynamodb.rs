@@ -165,7 +165,8 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
         &self,
         wamid: &str,
         now: i64,
-    ) -> Result<Option<Option<MediaStatus>>, PortError> {
+    ) -> Result<wavault_core::ports::MediaRecordState, PortError> {
+        use wavault_core::ports::MediaRecordState;
         let output = self
             .client
             .get_item()
@@ -177,10 +178,10 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
             .send()
             .await
             .map_err(|e| classify("dynamodb", &e))?;
-        Ok(output
-            .item()
-            .filter(|item| is_live(item, now))
-            .map(media_status))
+        Ok(match output.item().filter(|item| is_live(item, now)) {
+            Some(item) => MediaRecordState::Live(media_status(item)),
+            None => MediaRecordState::Gone,
+        })
     }
 
     async fn mark_archived(

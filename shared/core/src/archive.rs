@@ -12,8 +12,8 @@ use crate::graph::{Download, GraphError, GraphErrorKind, GraphMedia, MediaInfo};
 use crate::media::{decode_sha256, media_key, MAX_MEDIA_BYTES};
 use crate::media_job::MediaJob;
 use crate::ports::{
-    ArchivedMedia, MediaRecords, MediaStore, MediaUpdate, Metrics, ObjectMeta, PartStream,
-    PortError, PutResult, UploadedPart,
+    ArchivedMedia, MediaRecordState, MediaRecords, MediaStore, MediaUpdate, Metrics, ObjectMeta,
+    PartStream, PortError, PutResult, UploadedPart,
 };
 use crate::records::MediaStatus;
 use crate::secrets::{MetaSecret, SecretCache, SecretError};
@@ -112,9 +112,11 @@ impl Archiver {
             .media_status(&job.wamid, self.clock.now_epoch_seconds())
             .await?
         {
-            None => return Ok(ArchiveOutcome::RecordGone),
-            Some(Some(MediaStatus::Archived)) => return Ok(ArchiveOutcome::AlreadyArchived),
-            Some(_) => {}
+            MediaRecordState::Gone => return Ok(ArchiveOutcome::RecordGone),
+            MediaRecordState::Live(Some(MediaStatus::Archived)) => {
+                return Ok(ArchiveOutcome::AlreadyArchived)
+            }
+            MediaRecordState::Live(_) => {}
         }
         // No existence check before the download: on AWS a HEAD of a missing key needs s3:ListBucket (403
         // without it), which the fetcher's role does not get. The record says whether the work is done, and the

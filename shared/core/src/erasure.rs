@@ -476,15 +476,15 @@ impl Eraser {
             .into_iter()
             .partition(|(_, item)| text(item, "kind") == Some(JOURNAL_LINK_KIND));
         let now = self.clock.now_epoch_seconds();
-        let erased: Vec<(u64, u64, u64)> = stream::iter(records)
+        let erased: Vec<RecordErasure> = stream::iter(records)
             .map(|(key, item)| async move { self.erase_record(key, item, now).await })
             .buffer_unordered(concurrency)
             .try_collect()
             .await?;
-        for (records, media, bytes) in erased {
-            report.records_erased += records;
-            report.media_objects_deleted += media;
-            report.bytes_freed += bytes;
+        for one in erased {
+            report.records_erased += u64::from(one.tombstoned);
+            report.media_objects_deleted += one.media_objects_deleted;
+            report.bytes_freed += one.bytes_freed;
         }
 
         report.journal_links_deleted = links.len() as u64;
@@ -521,13 +521,12 @@ impl Eraser {
     }
 
     /// Deletes the record's media, then tombstones it, re-reading when it changed in between.
-    /// Returns (records erased, media objects deleted, bytes freed).
     async fn erase_record(
         &self,
         key: ItemKey,
         mut item: Item,
         now: i64,
-    ) -> Result<(u64, u64, u64), PortError> {
+    ) -> Result<RecordErasure, PortError> {
         let (mut media, mut bytes) = (0, 0);
         for _ in 0..4 {
             let media_key = text(&item, "media_key").map(str::to_owned);
@@ -550,11 +549,23 @@ impl Eraser {
                 .tombstone(&key, &tombstone, media_key.as_deref())
                 .await?
             {
-                TombstoneWrite::Written => return Ok((1, media, bytes)),
+                TombstoneWrite::Written => {
+                    return Ok(RecordErasure {
+                        tombstoned: true,
+                        media_objects_deleted: media,
+                        bytes_freed: bytes,
+                    })
+                }
                 TombstoneWrite::Changed => match self.records.get(&key).await? {
                     Some(fresh) if text(&fresh, "kind") != Some(TOMBSTONE_KIND) => item = fresh,
                     // Erased by a concurrent run, or expired and removed: nothing left to do.
-                    _ => return Ok((0, media, bytes)),
+                    _ => {
+                        return Ok(RecordErasure {
+                            tombstoned: false,
+                            media_objects_deleted: media,
+                            bytes_freed: bytes,
+                        })
+                    }
                 },
             }
         }
@@ -599,6 +610,15 @@ fn media_job(key: &ItemKey, item: &Item) -> Option<MediaJob> {
         phone_number_id: text(item, "phone_number_id").map(str::to_owned),
         received_at: number(item, "received_at")?,
     })
+}
+
+/// What erasing one record did.
+#[derive(Debug, Clone, Copy, Default)]
+struct RecordErasure {
+    /// This run wrote the tombstone (false: a concurrent run or the retention clock got there first).
+    tombstoned: bool,
+    media_objects_deleted: u64,
+    bytes_freed: u64,
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ impl Exporter {
             }
         }
         file.write(b"\n]\n")?;
-        manifest.push(file.finish(None)?);
+        manifest.push(file.finish(Compare::Nothing)?);
 
         let matcher = ContactMatcher {
             hasher: &self.hasher,
@@ -189,7 +189,7 @@ impl Exporter {
             }
         }
         file.write(b"\n]\n")?;
-        manifest.push(file.finish(None)?);
+        manifest.push(file.finish(Compare::Nothing)?);
 
         let media: Vec<(&str, Option<&str>)> = records
             .iter()
@@ -294,7 +294,15 @@ async fn write_media(
         file.write(&chunk?)?;
     }
     let expected = expected_sha256.map(str::to_ascii_lowercase);
-    file.finish(Some(expected))
+    file.finish(Compare::WithRecord(expected))
+}
+
+/// What an exported file's digest is checked against.
+enum Compare {
+    /// Records and journal elements: nothing to compare with.
+    Nothing,
+    /// A media file: the sha256 its record holds (`None`: the record holds none, so it cannot match).
+    WithRecord(Option<String>),
 }
 
 /// A file written through a SHA-256, so the manifest needs no second read.
@@ -328,8 +336,8 @@ impl HashingFile {
         self.writer.write_all(data).map_err(io_error(&self.path))
     }
 
-    /// Flushes to disk; `expected`: `Some` for media (compared with the record's digest).
-    fn finish(mut self, expected: Option<Option<String>>) -> Result<ManifestEntry, ExportError> {
+    /// Flushes to disk; media files are compared with their record's digest.
+    fn finish(mut self, compare: Compare) -> Result<ManifestEntry, ExportError> {
         self.writer.flush().map_err(io_error(&self.path))?;
         self.writer
             .get_ref()
@@ -338,7 +346,10 @@ impl HashingFile {
         let sha256 = hex::encode(self.hasher.finalize());
         Ok(ManifestEntry {
             path: self.relative,
-            matches_record: expected.map(|e| e.as_deref() == Some(sha256.as_str())),
+            matches_record: match compare {
+                Compare::Nothing => None,
+                Compare::WithRecord(expected) => Some(expected.as_deref() == Some(sha256.as_str())),
+            },
             sha256,
             bytes: self.bytes,
         })

@@ -142,8 +142,8 @@ impl Ingest {
 
     async fn delivery(&self, signature: Option<&str>, body: &[u8]) -> WebhookResponse {
         match self.verify(signature, body).await {
-            Ok(Ok(())) => {}
-            Ok(Err(reason)) => {
+            Ok(Verdict::Authentic) => {}
+            Ok(Verdict::Rejected(reason)) => {
                 self.metrics.count("SignatureRejected", 1);
                 tracing::warn!(
                     event = "signature_rejected",
@@ -188,22 +188,19 @@ impl Ingest {
         }
     }
 
-    /// `Ok(Err(_))` is a verdict (reject); `Err(_)` means we could not decide (answer 500).
-    async fn verify(
-        &self,
-        header: Option<&str>,
-        body: &[u8],
-    ) -> Result<Result<(), SignatureError>, SecretError> {
+    /// The signature's verdict; `Err(_)` means we could not decide (the secret could not be read:
+    /// answer 500).
+    async fn verify(&self, header: Option<&str>, body: &[u8]) -> Result<Verdict, SecretError> {
         let secret = self.meta_secret.get().await?;
         let verdict = check(&secret, header, body);
         if verdict != Err(SignatureError::Mismatch) {
-            return Ok(verdict);
+            return Ok(Verdict::from(verdict));
         }
         // The app secret may just have been changed: read it again, at most once per TTL so a
         // stream of forgeries cannot hammer Secrets Manager.
         match self.meta_secret.refresh_rate_limited().await? {
-            Some(fresh) => Ok(check(&fresh, header, body)),
-            None => Ok(verdict),
+            Some(fresh) => Ok(Verdict::from(check(&fresh, header, body))),
+            None => Ok(Verdict::from(verdict)),
         }
     }
 
@@ -315,6 +312,24 @@ impl Ingest {
         m.count("MediaJobsReenqueued", report.jobs_reenqueued as u64);
         m.count("UnhandledChanges", report.unhandled_changes as u64);
         m.count("MalformedElements", report.malformed_elements as u64);
+    }
+}
+
+/// What the signature check decided about a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Signed by Meta with the current (or previous) app secret.
+    Authentic,
+    /// Unsigned or forged: rejected, nothing stored.
+    Rejected(SignatureError),
+}
+
+impl From<Result<(), SignatureError>> for Verdict {
+    fn from(result: Result<(), SignatureError>) -> Self {
+        match result {
+            Ok(()) => Verdict::Authentic,
+            Err(reason) => Verdict::Rejected(reason),
+        }
     }
 }
 

@@ -186,16 +186,21 @@ pub enum MediaUpdate {
     Unchanged,
 }
 
+/// What a media job finds when it looks up its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaRecordState {
+    /// No record: absent, erased (a tombstone) or expired (TTL deletes late, so an expired item
+    /// is treated as gone).
+    Gone,
+    /// The record is live, with its media status (`None` when it carries none).
+    Live(Option<MediaStatus>),
+}
+
 /// The media side of message records.
 #[async_trait]
 pub trait MediaRecords: Send + Sync {
-    /// `None` when there is no record: absent, erased (a tombstone) or expired at `now` (TTL
-    /// deletes late, so an expired item is treated as gone).
-    async fn media_status(
-        &self,
-        wamid: &str,
-        now: i64,
-    ) -> Result<Option<Option<MediaStatus>>, PortError>;
+    /// The record's state at `now`.
+    async fn media_status(&self, wamid: &str, now: i64) -> Result<MediaRecordState, PortError>;
     /// `archived` with key, digest and size; only while the record exists, is not erased and has
     /// not expired at `archived.archived_at`.
     async fn mark_archived(
