@@ -10,10 +10,10 @@ help:
 	@echo "make demo   - run the ingest pipeline locally (moto + the real webhook binary) and show what happened"
 	@echo "make serve  - like demo, then stay up: webhook URL, sample bodies, curl lines; one line per request"
 	@echo "make test   - the whole test suite (unit, integration against moto, template lint)"
-	@echo "make iam-table - rewrite README's IAM permission table from the last make test's records"
+	@echo "make iam-table - rewrite the IAM permission table in docs/iam.md from the last make test's records"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings"
-	@echo "make build  - sam build of the stack (arm64 via cargo-lambda + zig, offline); FUNCTION=WebhookFunction for one"
-	@echo "make bench  - the ingest benchmark (figures in README)"
+	@echo "make build  - sam build of the stack (arm64 via cargo-lambda + zig); first run needs the registries (rustup arm64 target, PyPI), offline after; FUNCTION=WebhookFunction for one"
+	@echo "make bench  - the ingest benchmark (figures in docs/figures.md)"
 	@echo "make bench-media - peak RSS / CPU of the release media fetcher on 1, 16, 100 MiB files"
 	@echo "make bench-retention - retention sweep cost on 10,000 and 100,000 items, 1,000 of them expired"
 	@echo "make bench-erase - erasure time for a contact with 1,000 messages and 100 media files"
@@ -46,7 +46,7 @@ test: bootstrap bins
 	$(CARGO) run -q -p wavault-tests --bin iam-check
 	@bash scripts/lint-infra.sh
 
-# Rewrites README's IAM permission table from the records of the last `make test`.
+# Rewrites the IAM permission table in docs/iam.md from the records of the last `make test`.
 iam-table:
 	$(CARGO) run -q -p wavault-tests --bin iam-check -- --write
 

@@ -1,10 +1,10 @@
-//! The IAM contract check (`make test` runs it after the suites; `make iam-table` rewrites the README table).
+//! The IAM contract check (`make test` runs it after the suites; `make iam-table` rewrites the table in docs/iam.md).
 //!
 //! Reads every call the IAM gateways recorded under `target/iam/`, evaluates them against
 //! `infra/template.yaml`, and fails (exit 1) when a call was denied, a request could not be mapped, a grant was
-//! never exercised without a kept reason, or the README's permission table is not what the records give.
+//! never exercised without a kept reason, or the permission table in `docs/iam.md` is not what the records give.
 //!
-//! `--write` updates the README table instead of comparing it.
+//! `--write` updates that table instead of comparing it.
 
 use std::process::ExitCode;
 
@@ -64,26 +64,26 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         );
         ok = false;
     }
-    let readme_path = workspace_root().join("README.md");
+    let readme_path = workspace_root().join("docs").join("iam.md");
     let readme = std::fs::read_to_string(&readme_path)?;
     let table = format!("{}\n{}", findings.table, coverage_table(&findings));
     match with_table(&readme, &table) {
         None => {
-            eprintln!("README.md has no IAM table markers");
+            eprintln!("docs/iam.md has no IAM table markers");
             ok = false;
         }
         Some(updated) if updated != readme => {
             if write {
                 std::fs::write(&readme_path, updated)?;
-                println!("README.md: IAM table rewritten");
+                println!("docs/iam.md: IAM table rewritten");
             } else {
                 eprintln!(
-                    "README.md: the IAM permission table differs from what the check found: run `make iam-table`"
+                    "docs/iam.md: the IAM permission table differs from what the check found: run `make iam-table`"
                 );
                 ok = false;
             }
         }
-        Some(_) => println!("README.md: IAM table in step"),
+        Some(_) => println!("docs/iam.md: IAM table in step"),
     }
     if ok {
         println!("IAM check passed");

@@ -6,7 +6,7 @@
 //! - [`requests`]: an SDK request -> the IAM actions, resources and context AWS authorizes (with sources).
 //! - [`gateway`]: the proxy in front of moto that enforces and records.
 //! - [`report`]: the check `make test` runs over every record: denied calls, grants never exercised, the
-//!   README's permission table.
+//!   permission table in `docs/iam.md`.
 
 pub mod gateway;
 pub mod policies;

@@ -357,7 +357,7 @@ pub fn display_intrinsic(value: &Value) -> String {
                 ("Fn::GetAtt", Value::String(dotted)) => format!("!GetAtt {dotted}"),
                 ("Fn::Sub", Value::String(text)) => format!("!Sub {text}"),
                 ("Fn::If", Value::Array(parts)) if parts.len() == 3 => {
-                    // Every `!If` in the roles is the key expression (README: "the key").
+                    // Every `!If` in the roles is the key expression (docs/data.md: "the key").
                     format!(
                         "{} or {}",
                         display_intrinsic(&parts[1]),
