@@ -1,13 +1,15 @@
 //! The HTTP edge: API Gateway HTTP API (payload 2.0) and Lambda Function URL events in, their
 //! response shape out.
 //!
-//! Both event sources share the 2.0 shape, so one small serde model covers them. We decode the
-//! body ourselves rather than through lambda_http, whose base64 decoding panics on a malformed
-//! body; here a malformed body is a 400.
+//! Both event sources share the 2.0 shape, so `aws_lambda_events`' API Gateway v2 types cover
+//! them. We decode the body ourselves rather than through lambda_http, whose base64 decoding
+//! panics on a malformed body; here a malformed body is a 400.
 
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::header::{ALLOW, CONTENT_TYPE};
+use aws_lambda_events::http::HeaderValue;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wavault_core::ingest::{Ingest, WebhookRequest, WebhookResponse};
 use wavault_core::ports::Metrics;
@@ -60,76 +62,50 @@ pub async fn handle_within(
     }
 }
 
-/// The fields of a payload-2.0 event the webhook reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpEvent {
-    #[serde(default)]
-    pub request_context: RequestContext,
-    #[serde(default)]
-    pub headers: HashMap<String, String>,
-    #[serde(default)]
-    pub query_string_parameters: HashMap<String, String>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub is_base64_encoded: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct RequestContext {
-    #[serde(default)]
-    pub http: HttpContext,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct HttpContext {
-    #[serde(default)]
-    pub method: String,
-}
+/// A payload-2.0 event: API Gateway HTTP API and Lambda Function URLs both send this shape (a
+/// Function URL event is the same document with fewer request-context fields).
+pub type HttpEvent = ApiGatewayV2httpRequest;
 
 /// A payload-2.0 response (also what Function URLs expect).
-#[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpResponse {
-    pub status_code: u16,
-    pub headers: HashMap<String, String>,
-    pub body: String,
-    pub is_base64_encoded: bool,
+pub type HttpResponse = ApiGatewayV2httpResponse;
+
+/// A plain-text response.
+fn text(status_code: u16, body: impl Into<String>) -> HttpResponse {
+    let mut response = HttpResponse::default();
+    response.status_code = i64::from(status_code);
+    response.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response.body = Some(Body::Text(body.into()));
+    response
 }
 
-impl HttpResponse {
-    fn text(status_code: u16, body: impl Into<String>) -> Self {
-        Self {
-            status_code,
-            headers: HashMap::from([(
-                "content-type".to_owned(),
-                "text/plain; charset=utf-8".to_owned(),
-            )]),
-            body: body.into(),
-            is_base64_encoded: false,
-        }
-    }
+/// A header by name (the map's lookup ignores case); `None` when absent or not visible ASCII.
+fn header<'a>(event: &'a HttpEvent, name: &str) -> Option<&'a str> {
+    event
+        .headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
 }
 
-impl HttpEvent {
-    /// A header by name; API Gateway and Function URLs lowercase header names, but a test client
-    /// or a proxy may not.
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
+/// A query parameter as API Gateway sent it: the event's parser splits a value at its commas
+/// (API Gateway joins repeated parameters with them), so the parts are joined back.
+fn query(event: &HttpEvent, name: &str) -> Option<String> {
+    event
+        .query_string_parameters
+        .all(name)
+        .map(|values| values.join(","))
+}
 
-    /// The raw body bytes, base64-decoded when the event says so.
-    fn body_bytes(&self) -> Result<Vec<u8>, base64::DecodeError> {
-        let body = self.body.as_deref().unwrap_or("");
-        if self.is_base64_encoded {
-            base64::engine::general_purpose::STANDARD.decode(body)
-        } else {
-            Ok(body.as_bytes().to_vec())
-        }
+/// The raw body bytes, base64-decoded when the event says so. Decoded here, not by lambda_http,
+/// whose decoding panics on a malformed body.
+fn body_bytes(event: &HttpEvent) -> Result<Vec<u8>, base64::DecodeError> {
+    let body = event.body.as_deref().unwrap_or("");
+    if event.is_base64_encoded {
+        base64::engine::general_purpose::STANDARD.decode(body)
+    } else {
+        Ok(body.as_bytes().to_vec())
     }
 }
 
@@ -139,40 +115,45 @@ pub async fn handle(ingest: &Ingest, event: HttpEvent) -> HttpResponse {
         .request_context
         .http
         .method
+        .as_str()
         .to_ascii_uppercase()
         .as_str()
     {
         "GET" => {
-            let query = |name: &str| event.query_string_parameters.get(name).map(String::as_str);
+            let (mode, verify_token, challenge) = (
+                query(&event, "hub.mode"),
+                query(&event, "hub.verify_token"),
+                query(&event, "hub.challenge"),
+            );
             respond(
                 ingest
                     .handle(WebhookRequest::Handshake {
-                        mode: query("hub.mode"),
-                        verify_token: query("hub.verify_token"),
-                        challenge: query("hub.challenge"),
+                        mode: mode.as_deref(),
+                        verify_token: verify_token.as_deref(),
+                        challenge: challenge.as_deref(),
                     })
                     .await,
             )
         }
         "POST" => {
-            let Ok(body) = event.body_bytes() else {
+            let Ok(body) = body_bytes(&event) else {
                 tracing::warn!(event = "bad_request", reason = "invalid base64 encoding"); // pii-checked: a constant reason, no request data
-                return HttpResponse::text(400, "bad request");
+                return text(400, "bad request");
             };
             respond(
                 ingest
                     .handle(WebhookRequest::Delivery {
-                        signature: event.header(SIGNATURE_HEADER),
+                        signature: header(&event, SIGNATURE_HEADER),
                         body: &body,
                     })
                     .await,
             )
         }
         _ => {
-            let mut response = HttpResponse::text(405, "method not allowed");
+            let mut response = text(405, "method not allowed");
             response
                 .headers
-                .insert("allow".to_owned(), "GET, POST".to_owned());
+                .insert(ALLOW, HeaderValue::from_static("GET, POST"));
             response
         }
     }
@@ -181,11 +162,11 @@ pub async fn handle(ingest: &Ingest, event: HttpEvent) -> HttpResponse {
 /// Maps the use case's answer to HTTP. Internal errors are never echoed.
 fn respond(response: WebhookResponse) -> HttpResponse {
     match response {
-        WebhookResponse::Challenge(challenge) => HttpResponse::text(200, challenge),
-        WebhookResponse::Forbidden => HttpResponse::text(403, "forbidden"),
-        WebhookResponse::Unauthorized => HttpResponse::text(401, "invalid signature"),
-        WebhookResponse::Accepted(_) => HttpResponse::text(200, "ok"),
-        WebhookResponse::Unavailable => HttpResponse::text(500, "temporarily unavailable"),
+        WebhookResponse::Challenge(challenge) => text(200, challenge),
+        WebhookResponse::Forbidden => text(403, "forbidden"),
+        WebhookResponse::Unauthorized => text(401, "invalid signature"),
+        WebhookResponse::Accepted(_) => text(200, "ok"),
+        WebhookResponse::Unavailable => text(500, "temporarily unavailable"),
     }
 }
 
