@@ -1,8 +1,8 @@
-//! The SQS edge: a batch of media jobs in, the ids of the jobs to retry out
-//! (`ReportBatchItemFailures`), with a growing visibility timeout for each retried job.
+//! The SQS edge: a batch of media jobs in (`aws_lambda_events`' `SqsEvent`), the ids of the jobs
+//! to retry out (`SqsBatchResponse`, for `ReportBatchItemFailures`), with a growing visibility
+//! timeout for each retried job.
 
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use std::time::Duration;
 use wavault_core::archive::{ArchiveOutcome, Archiver, RetryLater};
 use wavault_core::media_job::MediaJob;
@@ -13,37 +13,18 @@ use wavault_core::media_job::MediaJob;
 /// off mid-upload leaves its multipart upload to the bucket's abort-after-a-day lifecycle rule.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
-/// The fields of an SQS event the fetcher reads.
-#[derive(Debug, Deserialize)]
-pub struct SqsEvent {
-    #[serde(rename = "Records", default)]
-    pub records: Vec<SqsMessage>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SqsMessage {
-    #[serde(default)]
-    pub message_id: String,
-    #[serde(default)]
-    pub receipt_handle: Option<String>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub attributes: HashMap<String, String>,
-}
-
-/// The partial-batch response: only these messages return to the queue.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchResponse {
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemFailure {
-    pub item_identifier: String,
+/// The invocation's deadline (`Lambda-Runtime-Deadline-Ms`) less [`DEADLINE_MARGIN`], as a
+/// tokio instant; `None` when Lambda gave none.
+pub fn invocation_deadline(deadline_ms: u64) -> Option<tokio::time::Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let deadline = std::time::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(DEADLINE_MARGIN);
+    Some(tokio::time::Instant::now() + left)
 }
 
 /// Retry delay for the n-th receive: 30 s doubling, at most 15 minutes.
@@ -65,14 +46,15 @@ pub async fn handle(
     postpone: &dyn Postpone,
     event: SqsEvent,
     deadline: Option<tokio::time::Instant>,
-) -> BatchResponse {
-    let mut response = BatchResponse::default();
+) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
     for message in event.records {
+        let message_id = message.message_id.unwrap_or_default();
         let job: MediaJob = match message.body.as_deref().map(serde_json::from_str) {
             Some(Ok(job)) => job,
             _ => {
                 // Not a job we can read: retrying cannot help; it would only reach the DLQ.
-                tracing::error!(event = "media_job_unreadable", message_id = %message.message_id);
+                tracing::error!(event = "media_job_unreadable", message_id = %message_id);
                 continue;
             }
         };
@@ -107,9 +89,7 @@ pub async fn handle(
                 if let Some(handle) = &message.receipt_handle {
                     postpone.postpone(handle, delay).await;
                 }
-                response.batch_item_failures.push(ItemFailure {
-                    item_identifier: message.message_id,
-                });
+                response.add_failure(message_id);
             }
         }
     }

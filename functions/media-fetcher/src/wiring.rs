@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::invocation::Services;
 use aws_config::SdkConfig;
 use wavault_aws::{dynamodb, s3, secretsmanager, sqs};
 use wavault_core::archive::Archiver;
@@ -28,6 +29,35 @@ impl Clients {
             secretsmanager: aws_sdk_secretsmanager::Client::new(sdk),
         }
     }
+}
+
+/// Postpones a retried job's next delivery (SQS ChangeMessageVisibility on the media queue).
+pub struct SqsPostpone(pub sqs::SqsJobQueue);
+
+#[async_trait::async_trait]
+impl crate::sqs::Postpone for SqsPostpone {
+    async fn postpone(&self, receipt_handle: &str, seconds: i32) {
+        if let Err(error) = self.0.postpone(receipt_handle, seconds).await {
+            // The message still returns after the queue's visibility timeout.
+            tracing::warn!(event = "postpone_failed", error = %error);
+        }
+    }
+}
+
+/// Wires everything the fetcher's invocations use.
+pub fn services(
+    config: &Config,
+    clients: &Clients,
+    metrics: Arc<dyn Metrics>,
+) -> Result<Services, GraphClientBuildError> {
+    Ok(Services {
+        archiver: archiver_service(config, clients, metrics.clone())?,
+        sweep: media_sweep_service(config, clients, metrics),
+        postpone: Box::new(SqsPostpone(sqs::SqsJobQueue::new(
+            clients.sqs.clone(),
+            config.media_queue_url.clone(),
+        ))),
+    })
 }
 
 /// Wires the media archiver.

@@ -12,11 +12,8 @@ fn backoff_grows_and_is_capped() {
 
 #[test]
 fn response_shape() {
-    let response = BatchResponse {
-        batch_item_failures: vec![ItemFailure {
-            item_identifier: "m1".into(),
-        }],
-    };
+    let mut response = SqsBatchResponse::default();
+    response.add_failure("m1");
     assert_eq!(
         serde_json::to_string(&response).unwrap(),
         r#"{"batchItemFailures":[{"itemIdentifier":"m1"}]}"#
