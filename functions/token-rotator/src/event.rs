@@ -6,12 +6,76 @@
 //!   the whole rotation on `META_SECRET_ID` with a fresh version id (or resumes a pending one);
 //!   `{"action": "check"}` only reports the current token's days to expiry.
 //!
-//! Anything else is refused without echoing it (an event is not logged: it could carry anything).
+//! The three are one untagged [`Invocation`] over `aws_lambda_events`' types. Anything else is
+//! refused without echoing it (an event is not logged: it could carry anything).
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
 use lambda_runtime::{Error, LambdaEvent};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use wavault_core::config::RotatorConfig;
 use wavault_core::rotation::{RotationOutcome, RotationRequest, RotationStep, Rotator};
+
+/// One invocation's event. Serde tries the variants in this order: a rotation step needs `Step`,
+/// `SecretId` and `ClientRequestToken` (one with `Step` but not the others is
+/// [`Invocation::IncompleteRotation`], refused naming what it lacks), an action needs `action`, a
+/// scheduled event `detail-type`, `source` and `detail`; so no payload matches an earlier variant
+/// than its own.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Invocation {
+    /// Not a JSON object (serde would otherwise read an array as any variant's fields in order).
+    NotAnObject(NotAnObject),
+    /// Secrets Manager's rotation step.
+    Rotation(SecretsManagerSecretRotationEvent),
+    /// A rotation event without one of its fields, or with one that is not text.
+    IncompleteRotation(IncompleteRotation),
+    /// `{"action": "rotate"|"check"}` (the schedules' Input, or an operator).
+    Action { action: String },
+    /// An EventBridge scheduled event (a schedule without Input).
+    Scheduled(EventBridgeEvent),
+    /// Anything else: refused.
+    Other(IgnoredAny),
+}
+
+/// A document with `Step` that is not a whole rotation event: its fields as they came.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "serde_json::Map<String, Value>")]
+pub struct IncompleteRotation {
+    step: Value,
+    secret_id: Option<Value>,
+    client_request_token: Option<Value>,
+}
+
+impl TryFrom<serde_json::Map<String, Value>> for IncompleteRotation {
+    type Error = &'static str;
+
+    fn try_from(mut event: serde_json::Map<String, Value>) -> Result<Self, Self::Error> {
+        Ok(Self {
+            step: event.remove("Step").ok_or("not a rotation event")?,
+            secret_id: event.remove("SecretId"),
+            client_request_token: event.remove("ClientRequestToken"),
+        })
+    }
+}
+
+/// Any JSON value but an object.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct NotAnObject;
+
+impl TryFrom<Value> for NotAnObject {
+    type Error = &'static str;
+
+    fn try_from(event: Value) -> Result<Self, Self::Error> {
+        match event {
+            Value::Object(_) => Err("an object"),
+            _ => Ok(Self),
+        }
+    }
+}
 
 /// An event the rotator does not handle.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,41 +106,63 @@ impl std::error::Error for EventError {}
 
 /// The request an event makes; `invocation_id` seeds the version id of a scheduled rotation.
 pub fn request(
-    payload: &Value,
+    event: &Invocation,
     config: &RotatorConfig,
     invocation_id: &str,
 ) -> Result<RotationRequest, EventError> {
-    let text = |name: &'static str| {
-        payload
-            .get(name)
-            .and_then(Value::as_str)
+    let secret_id = config.meta_secret_id.clone();
+    let rotate = || RotationRequest::Rotate {
+        secret_id: secret_id.clone(),
+        fresh_version_id: fresh_version_id(invocation_id),
+    };
+    match event {
+        Invocation::Rotation(event) => step_request(
+            Some(&event.step),
+            Some(&event.secret_id),
+            Some(&event.client_request_token),
+        ),
+        Invocation::IncompleteRotation(event) => step_request(
+            event.step.as_str(),
+            event.secret_id.as_ref().and_then(Value::as_str),
+            event.client_request_token.as_ref().and_then(Value::as_str),
+        ),
+        Invocation::Action { action } => match action.trim() {
+            "check" => Ok(RotationRequest::Check {
+                secret_id: secret_id.clone(),
+            }),
+            "rotate" => Ok(rotate()),
+            _ => Err(EventError::Unrecognised),
+        },
+        Invocation::Scheduled(event) if event.detail_type.trim() == "Scheduled Event" => {
+            Ok(rotate())
+        }
+        Invocation::NotAnObject(_) | Invocation::Scheduled(_) | Invocation::Other(_) => {
+            Err(EventError::Unrecognised)
+        }
+    }
+}
+
+/// A rotation step's request: the step first, then the secret and the version, each non-blank.
+fn step_request(
+    step: Option<&str>,
+    secret_id: Option<&str>,
+    version_id: Option<&str>,
+) -> Result<RotationRequest, EventError> {
+    let text = |value: Option<&str>, name: &'static str| {
+        value
             .map(str::trim)
             .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or(EventError::Missing(name))
     };
-    if let Some(step) = payload.get("Step") {
-        let step = step
-            .as_str()
-            .and_then(RotationStep::parse)
-            .ok_or(EventError::UnknownStep)?;
-        return Ok(RotationRequest::Step {
-            secret_id: text("SecretId")
-                .ok_or(EventError::Missing("SecretId"))?
-                .to_owned(),
-            step,
-            version_id: text("ClientRequestToken")
-                .ok_or(EventError::Missing("ClientRequestToken"))?
-                .to_owned(),
-        });
-    }
-    let secret_id = config.meta_secret_id.clone();
-    match (text("action"), text("detail-type")) {
-        (Some("check"), _) => Ok(RotationRequest::Check { secret_id }),
-        (Some("rotate"), _) | (None, Some("Scheduled Event")) => Ok(RotationRequest::Rotate {
-            secret_id,
-            fresh_version_id: fresh_version_id(invocation_id),
-        }),
-        _ => Err(EventError::Unrecognised),
-    }
+    let step = step
+        .and_then(RotationStep::parse)
+        .ok_or(EventError::UnknownStep)?;
+    Ok(RotationRequest::Step {
+        secret_id: text(secret_id, "SecretId")?,
+        step,
+        version_id: text(version_id, "ClientRequestToken")?,
+    })
 }
 
 /// A new version id (a `ClientRequestToken`, 32-64 characters): UUID-shaped, from two hashes
@@ -127,7 +213,7 @@ pub fn response(outcome: &RotationOutcome) -> Value {
 pub async fn handle(
     rotator: &Rotator,
     config: &RotatorConfig,
-    event: LambdaEvent<Value>,
+    event: LambdaEvent<Invocation>,
 ) -> Result<Value, Error> {
     let request = match request(&event.payload, config, &event.context.request_id) {
         Ok(request) => request,

@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let metrics =
         Arc::new(EmfMetrics::new("token-rotator").with_namespace(config.metrics_namespace.clone()));
     let rotator = Arc::new(wiring::rotator_service(&config, &sdk, metrics.clone())?);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<event::Invocation>| {
         let (rotator, config, metrics) = (rotator.clone(), config.clone(), metrics.clone());
         async move {
             let result = event::handle(&rotator, &config, event).await;

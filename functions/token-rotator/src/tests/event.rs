@@ -2,6 +2,16 @@
 use super::*;
 use wavault_core::rotation::{RotationReport, StepOutcome};
 
+/// The request a JSON event makes, read as the runtime reads it.
+fn request_for(
+    event: &Value,
+    config: &RotatorConfig,
+    invocation_id: &str,
+) -> Result<RotationRequest, EventError> {
+    let event: Invocation = serde_json::from_value(event.clone()).unwrap();
+    request(&event, config, invocation_id)
+}
+
 fn config() -> RotatorConfig {
     RotatorConfig::from_lookup(|k| (k == "META_SECRET_ID").then(|| "meta-arn".to_owned())).unwrap()
 }
@@ -15,7 +25,7 @@ fn secrets_manager_events_name_their_step_secret_and_version() {
         "RotationToken": "ignored"
     });
     assert_eq!(
-        request(&event, &config(), "req"),
+        request_for(&event, &config(), "req"),
         Ok(RotationRequest::Step {
             secret_id: "arn:aws:secretsmanager:us-east-1:123456789012:secret:meta-AbCdEf".into(),
             step: RotationStep::TestSecret,
@@ -24,12 +34,12 @@ fn secrets_manager_events_name_their_step_secret_and_version() {
     );
     let bad_step = json!({"Step": "rotateSecret", "SecretId": "s", "ClientRequestToken": "t"});
     assert_eq!(
-        request(&bad_step, &config(), "r"),
+        request_for(&bad_step, &config(), "r"),
         Err(EventError::UnknownStep)
     );
     let no_token = json!({"Step": "createSecret", "SecretId": "s"});
     assert_eq!(
-        request(&no_token, &config(), "r"),
+        request_for(&no_token, &config(), "r"),
         Err(EventError::Missing("ClientRequestToken"))
     );
 }
@@ -43,7 +53,7 @@ fn schedules_rotate_the_configured_secret_with_a_fresh_version_or_check_it() {
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/rotate"], "detail": {}
     });
     for event in [scheduled, json!({"action": "rotate"})] {
-        match request(&event, &config(), "req") {
+        match request_for(&event, &config(), "req") {
             Ok(RotationRequest::Rotate {
                 secret_id,
                 fresh_version_id,
@@ -55,7 +65,7 @@ fn schedules_rotate_the_configured_secret_with_a_fresh_version_or_check_it() {
         }
     }
     assert_eq!(
-        request(&json!({"action": "check"}), &config(), "r"),
+        request_for(&json!({"action": "check"}), &config(), "r"),
         Ok(RotationRequest::Check {
             secret_id: "meta-arn".into()
         })
@@ -66,7 +76,10 @@ fn schedules_rotate_the_configured_secret_with_a_fresh_version_or_check_it() {
         json!({"detail-type": "Other"}),
         json!([1]),
     ] {
-        assert_eq!(request(&odd, &config(), "r"), Err(EventError::Unrecognised));
+        assert_eq!(
+            request_for(&odd, &config(), "r"),
+            Err(EventError::Unrecognised)
+        );
     }
 }
 
@@ -107,5 +120,70 @@ fn answers_carry_ids_and_outcomes_only() {
     assert_eq!(
         response(&step),
         json!({"step": "setSecret", "outcome": "nothing_to_set"})
+    );
+}
+
+#[test]
+fn each_trigger_is_read_as_its_own_variant() {
+    let parse = |event: Value| serde_json::from_value::<Invocation>(event).unwrap();
+    assert!(matches!(
+        parse(json!({"Step": "createSecret", "SecretId": "s", "ClientRequestToken": "t"})),
+        Invocation::Rotation(_)
+    ));
+    assert!(matches!(
+        parse(json!({"Step": "createSecret", "SecretId": "s"})),
+        Invocation::IncompleteRotation(_)
+    ));
+    assert!(matches!(
+        parse(json!({"action": "rotate"})),
+        Invocation::Action { .. }
+    ));
+    assert!(matches!(
+        parse(json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})),
+        Invocation::Scheduled(_)
+    ));
+    assert!(matches!(
+        parse(json!({"hello": "world"})),
+        Invocation::Other(_)
+    ));
+    for not_an_object in [
+        json!(["rotate"]),
+        json!(["createSecret", "s", "t"]),
+        json!(null),
+        json!("rotate"),
+        json!(1),
+    ] {
+        assert!(
+            matches!(parse(not_an_object.clone()), Invocation::NotAnObject(_)),
+            "{not_an_object}"
+        );
+    }
+}
+
+#[test]
+fn rotation_fields_are_trimmed_and_blank_or_odd_ones_refused_by_name() {
+    let event = json!({"Step": "setSecret", "SecretId": " s ", "ClientRequestToken": "t"});
+    assert_eq!(
+        request_for(&event, &config(), "r"),
+        Ok(RotationRequest::Step {
+            secret_id: "s".into(),
+            step: RotationStep::SetSecret,
+            version_id: "t".into(),
+        })
+    );
+    let blank = json!({"Step": "setSecret", "SecretId": "  ", "ClientRequestToken": "t"});
+    assert_eq!(
+        request_for(&blank, &config(), "r"),
+        Err(EventError::Missing("SecretId"))
+    );
+    let number = json!({"Step": "setSecret", "SecretId": 7, "ClientRequestToken": "t"});
+    assert_eq!(
+        request_for(&number, &config(), "r"),
+        Err(EventError::Missing("SecretId"))
+    );
+    let odd_step = json!({"Step": 3, "SecretId": "s", "ClientRequestToken": "t"});
+    assert_eq!(
+        request_for(&odd_step, &config(), "r"),
+        Err(EventError::UnknownStep)
     );
 }
