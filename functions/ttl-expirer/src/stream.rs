@@ -1,96 +1,80 @@
-//! The DynamoDB stream event as Lambda delivers it, read with our own serde types (only the
-//! fields used), and the partial batch response.
+//! The DynamoDB stream edge: a batch of stream records in (`aws_lambda_events`' DynamoDB `Event`),
+//! the TTL removals' old images mapped to what the expiry use case needs, and the partial batch
+//! response out (`DynamoDbEventResponse`, for `ReportBatchItemFailures`).
 
-use serde::{Deserialize, Serialize};
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde_dynamo::AttributeValue;
 use std::collections::HashMap;
-use wavault_core::expiry::{ExpiredItem, ItemKey};
+use wavault_core::expiry::{ExpiredItem, Expirer, ItemKey};
 
 /// Who deletes on behalf of the TTL service: only its removals are ours to clean up after (the
 /// sweep and erasures clean up themselves; the event source mapping filters on this too).
 pub const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";
 
-#[derive(Debug, Deserialize)]
-pub struct StreamEvent {
-    #[serde(rename = "Records", default)]
-    pub records: Vec<StreamRecord>,
+/// A removal by the TTL service (not by the sweep, an erasure or a person).
+pub fn is_ttl_removal(record: &EventRecord) -> bool {
+    record.event_name == "REMOVE"
+        && record
+            .user_identity
+            .as_ref()
+            .is_some_and(|who| who.type_ == "Service" && who.principal_id == TTL_PRINCIPAL)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct StreamRecord {
-    #[serde(rename = "eventName", default)]
-    pub event_name: String,
-    #[serde(rename = "userIdentity", default)]
-    pub user_identity: Option<UserIdentity>,
-    #[serde(default)]
-    pub dynamodb: StreamChange,
+/// What cleanup needs from the old image; `None` when the image lacks the key.
+pub fn expired_item(record: &EventRecord) -> Option<ExpiredItem> {
+    let image: &HashMap<String, AttributeValue> = &record.change.old_image;
+    Some(ExpiredItem {
+        key: ItemKey {
+            wamid: attribute(image, "wamid")?,
+            sk: attribute(image, "sk")?,
+        },
+        kind: attribute(image, "kind").unwrap_or_default(),
+        media_key: attribute(image, "media_key"),
+        media_bytes: attribute(image, "media_bytes")
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(0),
+        journal_key: attribute(image, "journal_key"),
+    })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UserIdentity {
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    #[serde(rename = "principalId", default)]
-    pub principal_id: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct StreamChange {
-    #[serde(rename = "SequenceNumber", default)]
-    pub sequence_number: String,
-    #[serde(rename = "OldImage", default)]
-    pub old_image: HashMap<String, serde_json::Value>,
-}
-
-/// `{"batchItemFailures": [{"itemIdentifier": <sequence number>}]}`: Lambda retries the batch
-/// from the first one reported.
-#[derive(Debug, Default, Serialize)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
-
-impl StreamRecord {
-    /// A removal by the TTL service (not by the sweep, an erasure or a person).
-    pub fn is_ttl_removal(&self) -> bool {
-        self.event_name == "REMOVE"
-            && self
-                .user_identity
-                .as_ref()
-                .is_some_and(|who| who.kind == "Service" && who.principal_id == TTL_PRINCIPAL)
-    }
-
-    /// What cleanup needs from the old image; `None` when the image lacks the key.
-    pub fn expired_item(&self) -> Option<ExpiredItem> {
-        let image = &self.dynamodb.old_image;
-        Some(ExpiredItem {
-            key: ItemKey {
-                wamid: attribute(image, "wamid")?,
-                sk: attribute(image, "sk")?,
-            },
-            kind: attribute(image, "kind").unwrap_or_default(),
-            media_key: attribute(image, "media_key"),
-            media_bytes: attribute(image, "media_bytes")
-                .and_then(|b| b.parse().ok())
-                .unwrap_or(0),
-            journal_key: attribute(image, "journal_key"),
-        })
+/// A string or number attribute (`{"S": ".."}`, `{"N": ".."}`) as text; `None` for other types.
+fn attribute(image: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    match image.get(name)? {
+        AttributeValue::S(text) | AttributeValue::N(text) => Some(text.clone()),
+        _ => None,
     }
 }
 
-/// A string or number attribute in DynamoDB JSON (`{"S": ".."}`, `{"N": ".."}`).
-fn attribute(image: &HashMap<String, serde_json::Value>, name: &str) -> Option<String> {
-    let value = image.get(name)?;
-    value
-        .get("S")
-        .or_else(|| value.get("N"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
+/// Cleans up after the batch's TTL removals; anything else in the batch is skipped. A failure
+/// reports its record's sequence number: Lambda retries the batch from there.
+pub async fn after_ttl(expirer: &Expirer, batch: Event) -> DynamoDbEventResponse {
+    let mut items = Vec::new();
+    let mut sequence_numbers = Vec::new();
+    let mut skipped = 0;
+    for record in &batch.records {
+        match expired_item(record).filter(|_| is_ttl_removal(record)) {
+            Some(item) => {
+                items.push(item);
+                sequence_numbers.push(record.change.sequence_number.clone().unwrap_or_default());
+            }
+            None => skipped += 1,
+        }
+    }
+    if skipped > 0 {
+        tracing::info!(event = "stream_records_skipped", skipped);
+    }
+    let (_, failure) = expirer.after_ttl_removals(&items).await;
+    let mut response = DynamoDbEventResponse::default();
+    if let Some((index, error)) = failure {
+        tracing::warn!(event = "ttl_cleanup_failed", error = %error);
+        if let Some(sequence_number) = sequence_numbers.get(index) {
+            let mut item = DynamoDbBatchItemFailure::default();
+            item.item_identifier = Some(sequence_number.clone());
+            response.batch_item_failures.push(item);
+        }
+    }
+    response
 }
 
 #[cfg(test)]

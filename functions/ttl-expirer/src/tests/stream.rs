@@ -1,7 +1,23 @@
 use super::*;
 
-fn record(event: serde_json::Value) -> StreamRecord {
-    serde_json::from_value(event).unwrap()
+/// A stream record as Lambda delivers it: `event` with the fields every record carries filled in.
+fn record(event: serde_json::Value) -> EventRecord {
+    let mut full = serde_json::json!({
+        "eventID": "e1", "eventVersion": "1.1", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026",
+        "dynamodb": {"ApproximateCreationDateTime": 1_795_000_000, "SizeBytes": 100, "StreamViewType": "OLD_IMAGE"}
+    });
+    for (key, value) in event.as_object().unwrap() {
+        match (key.as_str(), value) {
+            ("dynamodb", serde_json::Value::Object(change)) => {
+                for (k, v) in change {
+                    full["dynamodb"][k] = v.clone();
+                }
+            }
+            _ => full[key] = value.clone(),
+        }
+    }
+    serde_json::from_value(full).unwrap()
 }
 
 #[test]
@@ -15,8 +31,8 @@ fn only_removals_by_the_ttl_service_count() {
             "journal_key": {"S": "journal/abc.json"}
         }}
     }));
-    assert!(ttl.is_ttl_removal());
-    let item = ttl.expired_item().unwrap();
+    assert!(is_ttl_removal(&ttl));
+    let item = expired_item(&ttl).unwrap();
     assert_eq!(item.key.wamid, "wamid.A");
     assert_eq!(item.media_key.as_deref(), Some("media/1/2026/11/22/m.jpg"));
     assert_eq!(item.media_bytes, 1234);
@@ -27,14 +43,14 @@ fn only_removals_by_the_ttl_service_count() {
         "userIdentity": {"type": "Service", "principalId": "someone.example.com"},
         "dynamodb": {"SequenceNumber": "2"}
     }));
-    assert!(!by_a_person.is_ttl_removal());
+    assert!(!is_ttl_removal(&by_a_person));
     let no_identity = record(serde_json::json!({"eventName": "REMOVE", "dynamodb": {}}));
-    assert!(!no_identity.is_ttl_removal());
+    assert!(!is_ttl_removal(&no_identity));
     let insert = record(serde_json::json!({
         "eventName": "INSERT",
         "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
     }));
-    assert!(!insert.is_ttl_removal());
+    assert!(!is_ttl_removal(&insert));
 }
 
 #[test]
@@ -43,5 +59,38 @@ fn an_image_without_its_key_is_not_an_item() {
         "eventName": "REMOVE",
         "dynamodb": {"OldImage": {"sk": {"S": "message"}}}
     }));
-    assert!(broken.expired_item().is_none());
+    assert!(expired_item(&broken).is_none());
+}
+
+#[test]
+fn images_with_every_attribute_type_are_read_for_their_strings_and_numbers() {
+    // Records carry more than the cleanup reads (numbers, booleans, maps, lists, binary): the
+    // image parses, and only S and N values are read.
+    let item = record(serde_json::json!({
+        "eventName": "REMOVE",
+        "dynamodb": {"OldImage": {
+            "wamid": {"S": "wamid.B"}, "sk": {"S": "status#read"}, "expires_at": {"N": "1795000000"},
+            "media_bytes": {"S": "77"}, "flag": {"BOOL": true}, "none": {"NULL": true},
+            "meta": {"M": {"a": {"S": "b"}}}, "list": {"L": [{"N": "1"}]}, "raw": {"B": "AAEC"},
+            "journal_key": {"BOOL": false}
+        }}
+    }));
+    let item = expired_item(&item).unwrap();
+    assert_eq!(item.key.sk, "status#read");
+    assert_eq!(item.kind, "", "no kind: empty, as before");
+    assert_eq!(item.media_bytes, 77);
+    assert_eq!(item.media_key, None);
+    assert_eq!(item.journal_key, None, "not a string: absent");
+}
+
+#[test]
+fn batch_responses_name_the_sequence_number_to_retry_from() {
+    let mut response = DynamoDbEventResponse::default();
+    let mut item = DynamoDbBatchItemFailure::default();
+    item.item_identifier = Some("42".to_owned());
+    response.batch_item_failures.push(item);
+    assert_eq!(
+        serde_json::to_string(&response).unwrap(),
+        r#"{"batchItemFailures":[{"itemIdentifier":"42"}]}"#
+    );
 }
