@@ -123,7 +123,11 @@ impl Gateway {
         let enforce = std::env::var(IAM_MODE_ENV).map_or(true, |m| m != "record");
         let dir = records_dir();
         std::fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
-        let path = dir.join(format!("calls-{}.jsonl", std::process::id()));
+        // One file per gateway (a test process may run several, one per upstream), each line written whole.
+        static GATEWAYS_STARTED: std::sync::atomic::AtomicUsize =
+            std::sync::atomic::AtomicUsize::new(0);
+        let index = GATEWAYS_STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = dir.join(format!("calls-{}-{index}.jsonl", std::process::id()));
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -562,10 +566,12 @@ fn remember_iterators(shared: &Shared, classified: &Classified, body: &Bytes) {
 }
 
 fn save(shared: &Shared, record: CallRecord) {
-    if let Ok(line) = serde_json::to_string(&record) {
+    if let Ok(mut line) = serde_json::to_string(&record) {
+        line.push('\n');
         if let Ok(mut file) = shared.records.lock() {
             if let Some(file) = file.as_mut() {
-                let _ = writeln!(file, "{line}");
+                // One write per record: a line is never split by another writer.
+                let _ = file.write_all(line.as_bytes());
             }
         }
     }
