@@ -157,21 +157,27 @@ fn journal_of(body: &[u8]) -> String {
     journal_key(&body_sha256_hex(body), true)
 }
 
-/// Runs the real `wavault` binary with the stack's environment only (no developer profile) and
-/// checks that nothing it prints names a contact or carries content. Erasures run with
-/// `--concurrency 1`: moto's S3 `ListObjectVersions` fails when a delete runs beside it.
-async fn wavault(m: &MediaStack, args: &[&str]) -> TestResult<(Value, String)> {
+/// The real `wavault` binary run as the operator (the policy the template gives operators, checked by the IAM
+/// gateway) with the stack's environment only, whatever it answers.
+async fn run_wavault(m: &MediaStack, args: &[&str]) -> TestResult<std::process::Output> {
     let env = m.webhook.stack.function_env(
         wavault_tests::iam::Principal::Operator,
         &m.webhook.endpoint,
         "http://127.0.0.1:9",
     )?;
-    let output = tokio::process::Command::new(function_binary("wavault")?)
+    Ok(tokio::process::Command::new(function_binary("wavault")?)
         .args(args)
         .env_clear()
         .envs(env)
         .output()
-        .await?;
+        .await?)
+}
+
+/// Runs the real `wavault` binary with the stack's environment only (no developer profile) and
+/// checks that nothing it prints names a contact or carries content. Erasures run with
+/// `--concurrency 1`: moto's S3 `ListObjectVersions` fails when a delete runs beside it.
+async fn wavault(m: &MediaStack, args: &[&str]) -> TestResult<(Value, String)> {
+    let output = run_wavault(m, args).await?;
     let stdout = String::from_utf8(output.stdout)?;
     let stderr = String::from_utf8(output.stderr)?;
     assert!(output.status.success(), "wavault {args:?} failed: {stderr}");
@@ -515,16 +521,7 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
     assert!(!everything.contains(A) && !everything.contains(A_TEXT));
 
     // A second export into the same folder is refused rather than mixed.
-    let refused = tokio::process::Command::new(function_binary("wavault")?)
-        .args(["export", "--wa-id", B, "--out", &out_text])
-        .env_clear()
-        .envs(m.webhook.stack.function_env(
-            wavault_tests::iam::Principal::Operator,
-            &m.webhook.endpoint,
-            "http://127.0.0.1:9",
-        )?)
-        .output()
-        .await?;
+    let refused = run_wavault(&m, &["export", "--wa-id", B, "--out", &out_text]).await?;
     assert!(!refused.status.success());
     assert!(String::from_utf8(refused.stderr)?.contains("not empty"));
     std::fs::remove_dir_all(&out)?;
@@ -595,16 +592,7 @@ async fn export_and_erase_complete_when_retention_already_deleted_the_objects() 
     let out_text = out.display().to_string();
     // Export says what is missing (its files are gone: the export is incomplete, and says so) instead of
     // failing on AccessDenied.
-    let export = tokio::process::Command::new(function_binary("wavault")?)
-        .args(["export", "--wa-id", A, "--out", &out_text])
-        .env_clear()
-        .envs(m.webhook.stack.function_env(
-            wavault_tests::iam::Principal::Operator,
-            &m.webhook.endpoint,
-            "http://127.0.0.1:9",
-        )?)
-        .output()
-        .await?;
+    let export = run_wavault(&m, &["export", "--wa-id", A, "--out", &out_text]).await?;
     let stderr = String::from_utf8(export.stderr)?;
     assert!(
         stderr.contains("1 media file(s) missing from the bucket")
