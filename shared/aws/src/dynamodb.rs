@@ -1,6 +1,6 @@
 //! The records table in DynamoDB: conditional puts that never overwrite.
 //!
-//! Item layout (README "Records"): key `wamid` + `sk`; `kind`, `expires_at` (N, the TTL attribute),
+//! Item layout (docs/data.md "Records"): key `wamid` + `sk`; `kind`, `expires_at` (N, the TTL attribute),
 //! `expiry_hour` (N, sweep index), `received_at`, `journal_key`, contact hashes (sparse indexes),
 //! `type`/`status`/`error_code`, `raw` (the element as Meta sent it) and for media messages
 //! `media_id`, `media_kind`, `media_mime_type`, `media_declared_sha256`, `media_status`.

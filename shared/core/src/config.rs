@@ -1,6 +1,6 @@
 //! Configuration: one struct read from the environment at init, with errors naming the variable.
 //!
-//! These names are a contract (README "Configuration"): the SAM template, the local stack and the
+//! These names are a contract (docs/internals.md "Configuration contract"): the SAM template, the local stack and the
 //! operator tools all set them.
 
 use std::collections::HashMap;

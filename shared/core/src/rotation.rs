@@ -642,7 +642,7 @@ impl Rotator {
             tracing::error!(
                 event = "current_token_invalid",
                 version_id = %current.version_id,
-                "Meta says the current token is not valid: rotate, or put a new token (README runbook)"
+                "Meta says the current token is not valid: rotate, or put a new token (docs/deploy.md, runbook: Meta revoked our token)"
             );
             0.0
         } else {
