@@ -87,6 +87,13 @@ async fn an_image_is_archived_verified_under_a_key_of_ids() -> TestResult {
     let round = m.fetch_round().await?;
     assert!(round.retried.is_empty());
     assert_archived(&m, "wamid.M.OK", &data).await?;
+    // The fetcher's log lines name the record by a hash, never by its wamid (which embeds a phone number).
+    let logs = m.fetcher.logs().join("\n");
+    assert!(logs.contains("media_archived"), "{logs}");
+    assert!(
+        !logs.contains("wamid.M.OK"),
+        "a wamid reached the fetcher's logs"
+    );
     let key = s(&record(&m, "wamid.M.OK").await?, "media_key")
         .unwrap_or_default()
         .to_owned();

@@ -80,7 +80,7 @@ pub async fn handle(
                 let delay = backoff_seconds(receives);
                 tracing::warn!(
                     event = "media_retry",
-                    wamid = %job.wamid,
+                    record = %job.record_log_id(),
                     media_id = %job.media_id,
                     receives,
                     delay_seconds = delay,
@@ -104,16 +104,16 @@ fn log_outcome(job: &MediaJob, outcome: &ArchiveOutcome) {
             uploaded,
             ..
         } => {
-            tracing::info!(event = "media_archived", wamid = %job.wamid, media_id = %job.media_id, key = %key, bytes, uploaded)
+            tracing::info!(event = "media_archived", record = %job.record_log_id(), media_id = %job.media_id, key = %key, bytes, uploaded)
         }
         ArchiveOutcome::AlreadyArchived => {
-            tracing::info!(event = "media_already_archived", wamid = %job.wamid)
+            tracing::info!(event = "media_already_archived", record = %job.record_log_id())
         }
         ArchiveOutcome::RecordGone => {
-            tracing::info!(event = "media_record_gone", wamid = %job.wamid)
+            tracing::info!(event = "media_record_gone", record = %job.record_log_id())
         }
         ArchiveOutcome::Failed { reason } => {
-            tracing::warn!(event = "media_failed", wamid = %job.wamid, media_id = %job.media_id, reason = %reason)
+            tracing::warn!(event = "media_failed", record = %job.record_log_id(), media_id = %job.media_id, reason = %reason)
         }
     }
 }

@@ -19,3 +19,14 @@ pub struct MediaJob {
     /// When the webhook reached us (epoch seconds); the media deadline counts from here.
     pub received_at: i64,
 }
+
+impl MediaJob {
+    /// How log lines name the job's record: a wamid embeds the contact's phone number, so logs carry the same
+    /// truncated hash of the record key the retention audit uses (lines of both correlate), never the wamid.
+    pub fn record_log_id(&self) -> String {
+        crate::expiry::hashed_key(&crate::erasure::ItemKey {
+            wamid: self.wamid.clone(),
+            sk: crate::records::RecordKind::Message.as_str().to_owned(),
+        })
+    }
+}
