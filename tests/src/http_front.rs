@@ -484,7 +484,8 @@ fn query_parameters(query: &str) -> Map<String, Value> {
     params
 }
 
-fn percent_decode(s: &str) -> String {
+/// Percent-decoding of a path segment or query value (`+` stays `+`: S3 keys keep it).
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -79,7 +79,7 @@ pub struct LocalStack {
 }
 
 /// The template's policies and the facts about the resources the IAM gateway maps requests with.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct IamBinding {
     pub policies: StackPolicies,
     pub resources: StackResources,
@@ -188,13 +188,8 @@ impl LocalStack {
             graph_api_version,
             suffix: name_suffix.to_owned(),
             upstream,
-            iam: Arc::new(IamBinding {
-                policies: StackPolicies {
-                    principals: Default::default(),
-                    resource_policies: Vec::new(),
-                },
-                resources: StackResources::default(),
-            }),
+            // Bound below: binding the template needs the names above.
+            iam: Arc::default(),
         };
         let bound = crate::iam::bind(template, &stack, name_suffix)?;
         stack.iam = Arc::new(IamBinding {

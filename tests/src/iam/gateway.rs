@@ -12,7 +12,7 @@
 //! each process it spawns. Requests signed with any other key (the tests' own inspection clients) are forwarded
 //! unchecked and not recorded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -152,11 +152,6 @@ impl Gateway {
     /// The endpoint to give a process as `AWS_ENDPOINT_URL`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.server.addr())
-    }
-
-    /// Whether denied calls are answered as AWS would (default) or only recorded.
-    pub fn enforcing(&self) -> bool {
-        self.shared.enforce
     }
 
     /// Registers (or replaces) the policies of the stack named `stack`; `expect_denials` marks a test that
@@ -587,15 +582,4 @@ async fn forward(
     body: Bytes,
 ) -> crate::proxy::Forwarded {
     crate::proxy::forward(&shared.client, &shared.upstream, parts, body, "iam gateway").await
-}
-
-/// Convenience for tests: the checks of every recorded call of `stack`, flattened with their operation.
-pub fn flatten(calls: &[CallRecord]) -> BTreeMap<String, Vec<CheckRecord>> {
-    let mut map: BTreeMap<String, Vec<CheckRecord>> = BTreeMap::new();
-    for call in calls {
-        map.entry(format!("{} {}", call.principal, call.operation))
-            .or_default()
-            .extend(call.checks.iter().cloned());
-    }
-    map
 }

@@ -254,13 +254,7 @@ fn nominal_stack(suffix: &str, meta_secret_arn: &str) -> LocalStack {
         graph_api_version: String::new(),
         suffix: suffix.to_owned(),
         upstream: String::new(),
-        iam: std::sync::Arc::new(crate::local_stack::IamBinding {
-            policies: crate::iam::policies::StackPolicies {
-                principals: Default::default(),
-                resource_policies: Vec::new(),
-            },
-            resources: StackResources::default(),
-        }),
+        iam: std::sync::Arc::default(),
     }
 }
 

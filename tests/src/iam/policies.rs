@@ -75,7 +75,7 @@ pub struct ResourcePolicy {
 }
 
 /// Every principal's policies for one provisioned stack.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StackPolicies {
     /// Principal -> its policies.
     pub principals: BTreeMap<Principal, PrincipalPolicies>,

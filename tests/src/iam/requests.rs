@@ -38,6 +38,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use crate::http_front::percent_decode;
 use crate::iam::policies::{ACCOUNT, REGION};
 
 /// The resource used for actions that support no resource-level permission: only a `"*"` grant matches it (an
@@ -177,28 +178,6 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
             None => (percent_decode(p), String::new()),
         })
         .collect()
-}
-
-/// Percent-decoding of a path segment or query value (`+` stays `+`: S3 keys keep it).
-pub fn percent_decode(text: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(high * 16 + low);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn classify_s3(
