@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use wavault_core::signature::signature_header;
+use wavault_core::webhook::signature::signature_header;
 
 /// The app secret the local stack's Meta secret holds.
 pub const APP_SECRET: &str = "local-app-secret";

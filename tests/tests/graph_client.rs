@@ -3,7 +3,8 @@
 
 use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
-use wavault_core::graph::{Download, GraphError, GraphErrorKind, GraphMedia};
+use wavault_core::graph::{GraphError, GraphErrorKind};
+use wavault_core::media::{Download, GraphMedia};
 use wavault_graph::http::{HttpGraphClient, USER_AGENT};
 use wavault_tests::fake_graph::{
     FakeGraph, InfoFormat, MediaBehaviour, MediaBody, DEFAULT_PHONE_NUMBER_ID, DEFAULT_TOKEN,

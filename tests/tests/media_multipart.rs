@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 use wavault_aws::s3::S3MediaStore;
-use wavault_core::ports::{MediaStore, ObjectMeta, PutResult};
+use wavault_core::media::{MediaStore, ObjectMeta, PutResult};
 use wavault_tests::fake_graph::MediaBehaviour;
 use wavault_tests::iam::Gateway;
 use wavault_tests::media_stack::MediaStack;

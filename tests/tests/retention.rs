@@ -314,7 +314,7 @@ async fn lifecycle_rules_read_back_as_declared() -> TestResult {
 
 #[tokio::test]
 async fn deletes_leave_no_version_behind_in_a_versioned_bucket() -> TestResult {
-    use wavault_core::ports::ArchiveObjects;
+    use wavault_core::archive::ArchiveObjects;
     use wavault_tests::iam::Principal;
     let (m, _expirer) = stack("rt-versions").await?;
     let (s3, bucket) = (&m.webhook.s3, &m.webhook.stack.bucket);

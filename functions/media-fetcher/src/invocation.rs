@@ -15,8 +15,8 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wavault_core::archive::Archiver;
-use wavault_core::sweep::MediaSweep;
+use wavault_core::media::Archiver;
+use wavault_core::media::MediaSweep;
 
 /// One invocation's event. Serde tries the variants in this order: an SQS batch needs `Records`,
 /// an action needs `action` (one of [`Action`]), a scheduled event `detail-type`, `source` and

@@ -45,7 +45,7 @@ async fn run() -> Result<(), Error> {
             let (services, metrics) = (services.clone(), metrics.clone());
             async move {
                 let response = invocation::handle(&services, event).await;
-                wavault_core::ports::Metrics::flush(metrics.as_ref());
+                wavault_core::metrics::Metrics::flush(metrics.as_ref());
                 response
             }
         },

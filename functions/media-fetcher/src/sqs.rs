@@ -4,8 +4,8 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use std::time::Duration;
-use wavault_core::archive::{ArchiveOutcome, Archiver, RetryLater};
-use wavault_core::media_job::MediaJob;
+use wavault_core::media::MediaJob;
+use wavault_core::media::{ArchiveOutcome, Archiver, RetryLater};
 
 /// The batch stops this long before the invocation's deadline: a job still running is cut off
 /// and, like the jobs not started, reported as a batch item failure, so the invocation never times

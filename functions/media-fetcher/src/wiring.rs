@@ -5,11 +5,12 @@ use std::sync::Arc;
 use crate::invocation::Services;
 use aws_config::SdkConfig;
 use wavault_aws::{dynamodb, s3, secretsmanager, sqs};
-use wavault_core::archive::Archiver;
 use wavault_core::clock::{Clock, SystemClock};
 use wavault_core::config::Config;
-use wavault_core::ports::{DeadLetters, Metrics};
-use wavault_core::sweep::MediaSweep;
+use wavault_core::media::Archiver;
+use wavault_core::media::DeadLetters;
+use wavault_core::media::MediaSweep;
+use wavault_core::metrics::Metrics;
 use wavault_graph::{GraphClientBuildError, HttpGraphClient};
 
 /// The clients the media fetcher uses, built once at init.

@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
         let (rotator, config, metrics) = (rotator.clone(), config.clone(), metrics.clone());
         async move {
             let result = event::handle(&rotator, &config, event).await;
-            wavault_core::ports::Metrics::flush(metrics.as_ref());
+            wavault_core::metrics::Metrics::flush(metrics.as_ref());
             result
         }
     }))

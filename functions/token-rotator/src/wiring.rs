@@ -6,7 +6,7 @@ use aws_config::SdkConfig;
 use wavault_aws::rotation_aws::SecretsManagerVersions;
 use wavault_core::clock::SystemClock;
 use wavault_core::config::RotatorConfig;
-use wavault_core::ports::Metrics;
+use wavault_core::metrics::Metrics;
 use wavault_core::rotation::Rotator;
 use wavault_graph::{GraphClientBuildError, HttpTokenGraph};
 

@@ -15,7 +15,7 @@ use lambda_runtime::Error;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wavault_core::expiry::Expirer;
+use wavault_core::retention::Expirer;
 
 /// One invocation's event. Serde tries the variants in this order: a stream batch needs
 /// `Records`, an action needs `action` (one of [`Action`]), a scheduled event `detail-type`,

@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
             let (expirer, metrics) = (expirer.clone(), metrics.clone());
             async move {
                 let response = invocation::handle(&expirer, event.payload).await;
-                wavault_core::ports::Metrics::flush(metrics.as_ref());
+                wavault_core::metrics::Metrics::flush(metrics.as_ref());
                 response
             }
         },

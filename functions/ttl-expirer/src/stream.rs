@@ -6,7 +6,8 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde_dynamo::AttributeValue;
 use std::collections::HashMap;
-use wavault_core::expiry::{ExpiredItem, Expirer, ItemKey};
+use wavault_core::records::ItemKey;
+use wavault_core::retention::{ExpiredItem, Expirer};
 
 /// Who deletes on behalf of the TTL service: only its removals are ours to clean up after (the
 /// sweep and erasures clean up themselves; the event source mapping filters on this too).

@@ -7,8 +7,8 @@ use wavault_aws::expiry_dynamodb::DynamoExpiringRecords;
 use wavault_aws::s3::S3ArchiveObjects;
 use wavault_core::clock::SystemClock;
 use wavault_core::config::ExpirerConfig;
-use wavault_core::expiry::Expirer;
-use wavault_core::ports::Metrics;
+use wavault_core::metrics::Metrics;
+use wavault_core::retention::Expirer;
 
 /// Builds the two clients the expirer uses (DynamoDB, S3) and the use case over them.
 pub fn expirer_service(

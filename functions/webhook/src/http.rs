@@ -12,8 +12,8 @@ use aws_lambda_events::http::HeaderValue;
 use base64::Engine;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wavault_core::ingest::{Ingest, WebhookRequest, WebhookResponse};
-use wavault_core::ports::Metrics;
-use wavault_core::signature::SIGNATURE_HEADER;
+use wavault_core::metrics::Metrics;
+use wavault_core::webhook::signature::SIGNATURE_HEADER;
 
 /// The webhook answers at the latest this long before the invocation's deadline: enough for the
 /// runtime to send the 500 and the EMF line to be written, so the invocation never times out

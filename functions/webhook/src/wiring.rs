@@ -7,8 +7,9 @@ use wavault_aws::{dynamodb, s3, secretsmanager, sqs};
 use wavault_core::clock::{Clock, SystemClock};
 use wavault_core::config::Config;
 use wavault_core::ingest::Ingest;
-use wavault_core::ports::{Metrics, SecretSource};
+use wavault_core::metrics::Metrics;
 use wavault_core::retention::RetentionPolicy;
+use wavault_core::secrets::SecretSource;
 use wavault_core::secrets::{self, SecretCache};
 
 /// Builds the clients the webhook uses (and only those) and the use case over them.

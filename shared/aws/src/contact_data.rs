@@ -9,12 +9,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use wavault_core::config::ConfigError;
 use wavault_core::contact::ContactHasher;
-use wavault_core::erasure::{
-    ContactIndex, ContactRecords, Eraser, Item, ItemKey, JournalObjects, Tombstone, TombstoneWrite,
-    JOURNAL_LINK_KIND, TOMBSTONE_KIND,
+use wavault_core::contact::{
+    ContactIndex, ContactRecords, Eraser, JournalObjects, Tombstone, TombstoneWrite,
 };
-use wavault_core::export::{ObjectChunks, ObjectSource};
-use wavault_core::ports::{Metrics, PortError};
+use wavault_core::contact::{ObjectChunks, ObjectSource};
+use wavault_core::error::PortError;
+use wavault_core::metrics::Metrics;
+use wavault_core::records::{Item, ItemKey, JOURNAL_LINK_KIND, TOMBSTONE_KIND};
 
 /// GSI of the records table keyed by `contact_wa_hash`.
 pub const BY_CONTACT_WA_INDEX: &str = "by-contact-wa";
@@ -81,7 +82,7 @@ pub async fn contact_hasher(
     clients: &ContactClients,
     secret_id: &str,
 ) -> Result<ContactHasher, wavault_core::secrets::SecretError> {
-    use wavault_core::ports::SecretSource;
+    use wavault_core::secrets::SecretSource;
     let source = crate::secretsmanager::SecretsManagerSource::new(clients.secretsmanager.clone());
     let text = source.secret_string(secret_id).await?;
     let key = wavault_core::secrets::parse_contact_hash_key(secret_id, &text)?;
@@ -112,7 +113,7 @@ pub fn eraser(
         clock: Arc::new(wavault_core::clock::SystemClock),
         metrics,
         hasher,
-        concurrency: wavault_core::erasure::CONCURRENCY,
+        concurrency: wavault_core::contact::CONCURRENCY,
     }
 }
 
@@ -122,8 +123,8 @@ pub fn exporter(
     clients: &ContactClients,
     hasher: ContactHasher,
     progress_every: usize,
-) -> wavault_core::export::Exporter {
-    wavault_core::export::Exporter {
+) -> wavault_core::contact::Exporter {
+    wavault_core::contact::Exporter {
         records: Arc::new(DynamoContactRecords::new(
             clients.dynamodb.clone(),
             config.records_table.clone(),

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use std::collections::HashMap;
-use wavault_core::ports::{PortError, RecordStore, RecordWrite};
+use wavault_core::error::PortError;
+use wavault_core::ingest::{RecordStore, RecordWrite};
 use wavault_core::records::{MediaStatus, Record};
 use wavault_core::retention::RetentionPolicy;
 
@@ -102,7 +103,7 @@ pub fn record_item(record: &Record) -> HashMap<String, AttributeValue> {
     item
 }
 
-use wavault_core::erasure::TOMBSTONE_KIND as ERASED_KIND;
+use wavault_core::records::TOMBSTONE_KIND as ERASED_KIND;
 
 /// Neither a tombstone nor past its expiry at `now` (TTL deletes late; reads must not).
 pub fn is_live(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
@@ -160,13 +161,13 @@ where
 }
 
 #[async_trait]
-impl wavault_core::ports::MediaRecords for DynamoRecordStore {
+impl wavault_core::media::MediaRecords for DynamoRecordStore {
     async fn media_status(
         &self,
         wamid: &str,
         now: i64,
-    ) -> Result<wavault_core::ports::MediaRecordState, PortError> {
-        use wavault_core::ports::MediaRecordState;
+    ) -> Result<wavault_core::media::MediaRecordState, PortError> {
+        use wavault_core::media::MediaRecordState;
         let output = self
             .client
             .get_item()
@@ -187,8 +188,8 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
     async fn mark_archived(
         &self,
         wamid: &str,
-        archived: &wavault_core::ports::ArchivedMedia,
-    ) -> Result<wavault_core::ports::MediaUpdate, PortError> {
+        archived: &wavault_core::media::ArchivedMedia,
+    ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         let result = self
             .client
             .update_item()
@@ -211,9 +212,9 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(wavault_core::ports::MediaUpdate::Updated),
+            Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
             Err(error) if is_conditional_failure(&error) => {
-                Ok(wavault_core::ports::MediaUpdate::RecordGone)
+                Ok(wavault_core::media::MediaUpdate::RecordGone)
             }
             Err(error) => Err(classify("dynamodb", &error)),
         }
@@ -223,7 +224,7 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
         &self,
         wamid: &str,
         shard: &str,
-    ) -> Result<wavault_core::ports::MediaUpdate, PortError> {
+    ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         let result = self
             .client
             .update_item()
@@ -241,9 +242,9 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(wavault_core::ports::MediaUpdate::Updated),
+            Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
             Err(error) if is_conditional_failure(&error) => {
-                Ok(wavault_core::ports::MediaUpdate::Unchanged)
+                Ok(wavault_core::media::MediaUpdate::Unchanged)
             }
             Err(error) => Err(classify("dynamodb", &error)),
         }
@@ -255,7 +256,7 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
         reason: &str,
         at: i64,
         dead_lettered: bool,
-    ) -> Result<wavault_core::ports::MediaUpdate, PortError> {
+    ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         // Dead-lettered records stay in the sparse index under a `dlq#` partition, so the redrive
         // finds them without a scan; other failures leave the index.
         let (update, shard) = if dead_lettered {
@@ -285,9 +286,9 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
             request = request.expression_attribute_values(":dlq", s(&shard));
         }
         match request.send().await {
-            Ok(_) => Ok(wavault_core::ports::MediaUpdate::Updated),
+            Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
             Err(error) if is_conditional_failure(&error) => {
-                Ok(wavault_core::ports::MediaUpdate::Unchanged)
+                Ok(wavault_core::media::MediaUpdate::Unchanged)
             }
             Err(error) => Err(classify("dynamodb", &error)),
         }
@@ -298,11 +299,11 @@ impl wavault_core::ports::MediaRecords for DynamoRecordStore {
 pub const MEDIA_PENDING_INDEX: &str = "media-pending";
 
 #[async_trait]
-impl wavault_core::ports::PendingIndex for DynamoRecordStore {
+impl wavault_core::media::PendingIndex for DynamoRecordStore {
     async fn pending(
         &self,
         shard: &str,
-    ) -> Result<Vec<wavault_core::ports::PendingMedia>, PortError> {
+    ) -> Result<Vec<wavault_core::media::PendingMedia>, PortError> {
         let mut found = Vec::new();
         let mut start = None;
         loop {
@@ -331,8 +332,8 @@ impl wavault_core::ports::PendingIndex for DynamoRecordStore {
                 else {
                     continue;
                 };
-                found.push(wavault_core::ports::PendingMedia {
-                    job: wavault_core::media_job::MediaJob {
+                found.push(wavault_core::media::PendingMedia {
+                    job: wavault_core::media::MediaJob {
                         wamid,
                         media_id,
                         media_kind: text("media_kind").unwrap_or_default(),

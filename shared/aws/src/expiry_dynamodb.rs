@@ -5,8 +5,9 @@ use crate::classify;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::collections::HashMap;
-use wavault_core::expiry::{ExpiredItem, ExpiringRecords, ItemKey};
-use wavault_core::ports::PortError;
+use wavault_core::error::PortError;
+use wavault_core::records::ItemKey;
+use wavault_core::retention::{ExpiredItem, ExpiringRecords};
 
 /// Index the sweep reads: HASH `expiry_hour`, RANGE `expires_at`, keys only.
 pub const EXPIRY_INDEX: &str = "by-expiry-hour";

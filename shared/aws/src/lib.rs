@@ -28,7 +28,7 @@ pub mod sqs;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use wavault_core::ports::PortError;
+use wavault_core::error::PortError;
 
 /// Classifies an SDK error into a [`PortError`] without leaking request contents: throttling,
 /// timeouts and 5xx are `Unavailable`, the rest `Failed`.
@@ -87,7 +87,7 @@ mod tests {
     use aws_sdk_s3::error::{ErrorMetadata, SdkError};
     use aws_sdk_s3::operation::head_object::HeadObjectError;
     use aws_sdk_s3::primitives::SdkBody;
-    use wavault_core::ports::PortError;
+    use wavault_core::error::PortError;
 
     fn head_error(status: u16) -> SdkError<HeadObjectError, HttpResponse> {
         let response = HttpResponse::new(

@@ -11,7 +11,7 @@ use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::get_secret_value::{
     GetSecretValueError, GetSecretValueOutput,
 };
-use wavault_core::ports::PortError;
+use wavault_core::error::PortError;
 use wavault_core::rotation::{SecretVersion, SecretVersions, VersionValue, AWSPENDING};
 
 const SERVICE: &str = "secretsmanager";

@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
-use wavault_core::ports::{
-    ArchiveObjects, Journal, JournalWrite, MediaStore, ObjectMeta, PartStream, PortError,
-    PutResult, UploadedPart,
-};
+use wavault_core::archive::ArchiveObjects;
+use wavault_core::error::PortError;
+use wavault_core::ingest::{Journal, JournalWrite};
+use wavault_core::media::{MediaStore, ObjectMeta, PartStream, PutResult, UploadedPart};
 
 /// Writes verified webhook bodies to the archive bucket.
 pub struct S3Journal {

@@ -2,7 +2,8 @@
 
 use crate::classify;
 use async_trait::async_trait;
-use wavault_core::ports::{PortError, SecretSource};
+use wavault_core::error::PortError;
+use wavault_core::secrets::SecretSource;
 
 pub struct SecretsManagerSource {
     client: aws_sdk_secretsmanager::Client,
@@ -43,7 +44,7 @@ pub fn meta_secret_cache(
     client: &aws_sdk_secretsmanager::Client,
     secret_id: &str,
     clock: std::sync::Arc<dyn wavault_core::clock::Clock>,
-    metrics: std::sync::Arc<dyn wavault_core::ports::Metrics>,
+    metrics: std::sync::Arc<dyn wavault_core::metrics::Metrics>,
 ) -> std::sync::Arc<wavault_core::secrets::SecretCache<wavault_core::secrets::MetaSecret>> {
     std::sync::Arc::new(
         wavault_core::secrets::SecretCache::new(

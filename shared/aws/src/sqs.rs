@@ -3,8 +3,9 @@
 use crate::classify;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use wavault_core::media_job::MediaJob;
-use wavault_core::ports::{JobQueue, PortError};
+use wavault_core::error::PortError;
+use wavault_core::ingest::JobQueue;
+use wavault_core::media::MediaJob;
 
 /// SQS's limit of entries per SendMessageBatch.
 pub const SQS_BATCH_LIMIT: usize = 10;
@@ -110,8 +111,8 @@ impl SqsDeadLetters {
 }
 
 #[async_trait]
-impl wavault_core::ports::DeadLetters for SqsDeadLetters {
-    async fn receive(&self) -> Result<Vec<wavault_core::ports::DeadLetter>, PortError> {
+impl wavault_core::media::DeadLetters for SqsDeadLetters {
+    async fn receive(&self) -> Result<Vec<wavault_core::media::DeadLetter>, PortError> {
         let output = self
             .client
             .receive_message()
@@ -125,7 +126,7 @@ impl wavault_core::ports::DeadLetters for SqsDeadLetters {
             .messages()
             .iter()
             .filter_map(|m| {
-                Some(wavault_core::ports::DeadLetter {
+                Some(wavault_core::media::DeadLetter {
                     receipt_handle: m.receipt_handle()?.to_owned(),
                     job: m.body().and_then(|b| serde_json::from_str(b).ok()),
                 })

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use wavault_aws::contact_data::{self, ContactDataConfig};
 use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
-use wavault_core::erasure::{ContactHashes, ContactIds};
-use wavault_core::ports::Metrics;
+use wavault_core::contact::{ContactHashes, ContactIds};
+use wavault_core::metrics::Metrics;
 
 #[derive(Parser)]
 #[command(
@@ -43,7 +43,7 @@ enum Command {
         #[command(flatten)]
         contact: ContactArgs,
         /// AWS calls in flight at once (use 1 against moto: its S3 listing is not thread-safe)
-        #[arg(long, value_name = "N", default_value_t = wavault_core::erasure::CONCURRENCY)]
+        #[arg(long, value_name = "N", default_value_t = wavault_core::contact::CONCURRENCY)]
         concurrency: usize,
     },
     /// Write the contact's records, journal entries and media with a SHA-256 manifest to DIR
@@ -87,11 +87,11 @@ enum CliError {
     #[error("contact-hash key: {0}")]
     Secret(#[from] wavault_core::secrets::SecretError),
     #[error(transparent)]
-    Contact(#[from] wavault_core::erasure::ContactError),
+    Contact(#[from] wavault_core::contact::ContactError),
     #[error("erasure incomplete (run it again to finish): {0}")]
-    Erasure(#[from] wavault_core::erasure::ErasureError),
+    Erasure(#[from] wavault_core::contact::ErasureError),
     #[error("export failed: {0}")]
-    Export(#[from] wavault_core::export::ExportError),
+    Export(#[from] wavault_core::contact::ExportError),
     #[error("export incomplete: {0}")]
     Incomplete(String),
 }
@@ -215,7 +215,7 @@ async fn execute(cli: Cli) -> Result<(Value, Option<String>), CliError> {
         } => {
             let ids = contact.ids();
             let audit = ContactHashes::of(&hasher, &ids)?.audit_id();
-            let progress = |p: wavault_core::export::Progress| {
+            let progress = |p: wavault_core::contact::Progress| {
                 eprintln!("wavault: export {} {}/{}", p.stage, p.done, p.total);
             };
             let report = contact_data::exporter(&config, &clients, hasher, progress_every)

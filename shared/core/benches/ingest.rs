@@ -9,13 +9,15 @@
 use std::hint::black_box;
 use std::time::Duration;
 use wavault_core::contact::ContactHasher;
+use wavault_core::ingest::PlanContext;
 use wavault_core::ingest::{WebhookRequest, WebhookResponse};
-use wavault_core::records::{self, PlanContext};
+use wavault_core::records;
 use wavault_core::retention::RetentionPolicy;
-use wavault_core::signature::{self, signature_header};
 use wavault_core::testkit::memory::MemoryIngest;
 use wavault_core::testkit::samples;
 use wavault_core::webhook::parse_notification;
+use wavault_core::webhook::signature;
+use wavault_core::webhook::signature::signature_header;
 
 const SECRET: &[u8] = b"bench-app-secret";
 
@@ -55,7 +57,7 @@ fn verify_parse_plan(body: &[u8], header: &str, hasher: &ContactHasher) -> usize
     let sha = records::body_sha256_hex(body);
     let notification = parse_notification(body).expect("parses");
     let key = records::journal_key(&sha, true);
-    let plan = records::plan(
+    let plan = wavault_core::ingest::plan(
         &notification,
         &PlanContext {
             received_at: 1_763_800_000,

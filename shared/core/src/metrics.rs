@@ -5,7 +5,6 @@
 //! dimension `Function` is the same in every deployment, so two stacks in one account and region
 //! would otherwise add into the same metrics and fire each other's alarms.
 
-use crate::ports::Metrics;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -137,6 +136,16 @@ impl Metrics for EmfMetrics {
             println!("{line}");
         }
     }
+}
+
+/// Metrics sink (CloudWatch EMF in Lambda). Names only; dimensions never carry user data.
+pub trait Metrics: Send + Sync {
+    fn count(&self, name: &'static str, value: u64);
+    /// Records the latest value of a gauge (e.g. `TokenDaysToExpiry`); sinks without gauges
+    /// ignore it.
+    fn gauge(&self, _name: &'static str, _value: f64) {}
+    /// Writes what was counted (one EMF line per invocation).
+    fn flush(&self) {}
 }
 
 #[cfg(test)]

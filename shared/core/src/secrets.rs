@@ -16,7 +16,9 @@
 //! edit) fails at once, so the mistake shows instead of hiding behind the old value.
 
 use crate::clock::Clock;
-use crate::ports::{Metrics, PortError, SecretSource};
+use crate::error::PortError;
+use crate::metrics::Metrics;
+use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -250,3 +252,10 @@ pub fn parse_contact_hash_key(secret_id: &str, text: &str) -> Result<Vec<u8>, Se
 #[cfg(test)]
 #[path = "tests/secrets.rs"]
 mod tests;
+
+/// Secrets Manager, as far as readers need it.
+#[async_trait]
+pub trait SecretSource: Send + Sync {
+    /// The current `SecretString` of a secret.
+    async fn secret_string(&self, secret_id: &str) -> Result<String, PortError>;
+}

@@ -6,9 +6,9 @@
 use std::sync::atomic::Ordering;
 use wavault_core::ingest::{WebhookRequest, WebhookResponse};
 use wavault_core::records::MediaStatus;
-use wavault_core::signature::signature_header;
 use wavault_core::testkit::memory::MemoryIngest;
 use wavault_core::testkit::samples;
+use wavault_core::webhook::signature::signature_header;
 
 const APP_SECRET: &str = "current-app-secret";
 

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use wavault_core::contact::ContactHasher;
-use wavault_core::records::{self, IngestPlan, PlanContext, RecordKind};
+use wavault_core::ingest::{IngestPlan, PlanContext};
+use wavault_core::records;
+use wavault_core::records::RecordKind;
 use wavault_core::retention::RetentionPolicy;
 use wavault_core::webhook::{parse_notification, Content, MediaKind, ParseError};
 
@@ -30,7 +32,7 @@ fn full_plan_of(body: &[u8]) -> IngestPlan {
     let notification = parse_notification(body).expect("parses");
     let hasher = ContactHasher::new(b"test-contact-hash-key");
     let sha = records::body_sha256_hex(body);
-    records::plan(
+    wavault_core::ingest::plan(
         &notification,
         &PlanContext {
             received_at: NOW,

@@ -34,7 +34,8 @@ use futures::StreamExt as _;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Response, Url};
 use std::time::Duration;
-use wavault_core::graph::{classify, Download, GraphError, GraphErrorKind, GraphMedia, MediaInfo};
+use wavault_core::graph::{classify, GraphError, GraphErrorKind};
+use wavault_core::media::{Download, GraphMedia, MediaInfo};
 
 /// The `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!("wavault/", env!("CARGO_PKG_VERSION"));

@@ -39,7 +39,7 @@ pub struct HttpTokenGraph {
 /// `appsecret_proof`: lowercase hex HMAC-SHA256 of `token`, keyed by the app secret.
 pub fn appsecret_proof(app_secret: &str, token: &AccessToken) -> String {
     // The same HMAC-SHA256 as webhook signatures; it cannot fail (an empty proof would be refused).
-    wavault_core::signature::sign(app_secret.as_bytes(), token.expose().as_bytes())
+    wavault_core::webhook::signature::sign(app_secret.as_bytes(), token.expose().as_bytes())
         .map(hex::encode)
         .unwrap_or_default()
 }

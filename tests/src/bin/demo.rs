@@ -45,7 +45,7 @@ async fn run() -> DemoResult {
         let body = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
         println!(
             "{}",
-            wavault_core::signature::signature_header(APP_SECRET.as_bytes(), &body)
+            wavault_core::webhook::signature::signature_header(APP_SECRET.as_bytes(), &body)
         );
         return Ok(());
     }
@@ -322,7 +322,7 @@ async fn run() -> DemoResult {
         "                  (hours_swept: the sweep reads the by-expiry-hour index one hour at a time, from its \
          checkpoint to now; a first sweep has no checkpoint and looks back {} hours, so {} here; the next \
          hourly sweep reads one or two)",
-        wavault_core::expiry::FIRST_SWEEP_LOOKBACK_HOURS,
+        wavault_core::retention::FIRST_SWEEP_LOOKBACK_HOURS,
         swept["hours_swept"]
     );
     let present = |key: String| async move {

@@ -19,8 +19,10 @@ use wavault_aws::contact_data::{self, ContactDataConfig};
 use wavault_aws::dynamodb::record_item;
 use wavault_core::clock::{Clock, SystemClock};
 use wavault_core::contact::ContactHasher;
-use wavault_core::erasure::ContactIds;
-use wavault_core::records::{self, PlanContext, RecordKind};
+use wavault_core::contact::ContactIds;
+use wavault_core::ingest::PlanContext;
+use wavault_core::records;
+use wavault_core::records::RecordKind;
 use wavault_core::retention::RetentionPolicy;
 use wavault_core::testkit::samples;
 use wavault_tests::aws::sdk_config;
@@ -45,7 +47,7 @@ fn options() -> BenchResult<Options> {
         messages: 1000,
         media: 100,
         media_bytes: 64 * 1024,
-        concurrency: wavault_core::erasure::CONCURRENCY,
+        concurrency: wavault_core::contact::CONCURRENCY,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -90,7 +92,7 @@ fn webhook(
     let sha = records::body_sha256_hex(&body);
     let key = records::journal_key(&sha, true);
     let notification = wavault_core::webhook::parse_notification(&body)?;
-    let plan = records::plan(
+    let plan = wavault_core::ingest::plan(
         &notification,
         &PlanContext {
             received_at: now,

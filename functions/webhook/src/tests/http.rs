@@ -1,8 +1,8 @@
 //! Unit tests of `http` (kept beside the module, with access to its private items).
 use super::*;
 use base64::Engine;
-use wavault_core::signature::signature_header;
 use wavault_core::testkit::memory::MemoryIngest;
+use wavault_core::webhook::signature::signature_header;
 
 /// The response body as text (these responses are all plain text).
 fn body(response: &HttpResponse) -> &str {

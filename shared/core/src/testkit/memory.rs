@@ -1,11 +1,12 @@
 //! In-memory implementations of the ports, for unit tests of the domain and for benchmarks.
 //! They never replace the integration tests against the emulated AWS services.
 
-use crate::media_job::MediaJob;
-use crate::ports::{
-    JobQueue, Journal, JournalWrite, Metrics, PortError, RecordStore, RecordWrite, SecretSource,
-};
+use crate::error::PortError;
+use crate::ingest::{JobQueue, Journal, JournalWrite, RecordStore, RecordWrite};
+use crate::media::MediaJob;
+use crate::metrics::Metrics;
 use crate::records::{MediaStatus, Record};
+use crate::secrets::SecretSource;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -173,7 +173,7 @@ async fn a_secrets_manager_blip_does_not_fail_webhooks() {
             "hi",
         )],
     );
-    let header = crate::signature::signature_header(b"s1", &body);
+    let header = crate::webhook::signature::signature_header(b"s1", &body);
     let deliver = || WebhookRequest::Delivery {
         signature: Some(&header),
         body: &body,

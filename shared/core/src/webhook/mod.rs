@@ -3,6 +3,7 @@
 
 pub mod model;
 pub mod parse;
+pub mod signature;
 pub mod view;
 
 pub use model::*;

@@ -5,10 +5,11 @@
 //! `MediaLost`. It reads the sparse `media-pending` index, never the table.
 
 use crate::clock::Clock;
+use crate::error::PortError;
+use crate::ingest::JobQueue;
 use crate::media::PENDING_SHARDS;
-use crate::ports::{
-    DeadLetters, JobQueue, MediaRecords, MediaUpdate, Metrics, PendingIndex, PortError,
-};
+use crate::media::{DeadLetters, MediaRecords, MediaUpdate, PendingIndex};
+use crate::metrics::Metrics;
 use std::sync::Arc;
 
 /// Media pending longer than this is enqueued again (its first job may be lost or stuck).

@@ -6,12 +6,14 @@
 //! outlives its deadline by more than about an hour. Both are idempotent: an object already gone
 //! is success, and an item deleted twice is deleted once.
 
+use crate::archive::ArchiveObjects;
 use crate::clock::Clock;
-use crate::ports::{ArchiveObjects, Metrics, PortError};
+use crate::error::PortError;
+use crate::metrics::Metrics;
+use crate::records::hashed_key;
 use crate::retention::RetentionPolicy;
-use async_trait::async_trait;
+use crate::retention::{ExpiredItem, ExpiringRecords};
 use futures::stream::{self, StreamExt, TryStreamExt};
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -31,42 +33,6 @@ impl ExpiryReason {
             ExpiryReason::Sweep => "sweep",
         }
     }
-}
-
-pub use crate::erasure::ItemKey;
-
-/// What cleanup needs of a removed item (read from its old image).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExpiredItem {
-    pub key: ItemKey,
-    /// `kind` attribute (`message`, `status`, `error`, `journal-link`, `erased`).
-    pub kind: String,
-    pub media_key: Option<String>,
-    pub media_bytes: u64,
-    pub journal_key: Option<String>,
-}
-
-/// The records table as retention sees it.
-#[async_trait]
-pub trait ExpiringRecords: Send + Sync {
-    /// A page of keys of items in expiry hour `hour` with `expires_at <= now`, read from the
-    /// expiry index (never a table scan), and the cursor of the next page.
-    async fn expired_in_hour(
-        &self,
-        hour: i64,
-        now: i64,
-        cursor: Option<String>,
-    ) -> Result<(Vec<ItemKey>, Option<String>), PortError>;
-    /// Deletes the item only if it is still expired at `now`; what it held, or `None` when it
-    /// was already gone (TTL or an earlier sweep got there first) or is no longer expired.
-    async fn delete_if_expired(
-        &self,
-        key: &ItemKey,
-        now: i64,
-    ) -> Result<Option<ExpiredItem>, PortError>;
-    /// The first expiry hour the next sweep must read (`None` before the first sweep).
-    async fn sweep_checkpoint(&self) -> Result<Option<i64>, PortError>;
-    async fn set_sweep_checkpoint(&self, hour: i64) -> Result<(), PortError>;
 }
 
 /// Counts of one run, for the audit summary and the response.
@@ -227,17 +193,6 @@ impl Expirer {
     }
 }
 
-/// The audit's stand-in for an item key: a truncated SHA-256, enough to correlate entries,
-/// not to recover the message id.
-pub fn hashed_key(key: &ItemKey) -> String {
-    let digest = Sha256::new()
-        .chain_update(key.wamid.as_bytes())
-        .chain_update([0u8])
-        .chain_update(key.sk.as_bytes())
-        .finalize();
-    hex::encode(&digest[..8])
-}
-
 /// A poisoned lock only means another cleanup panicked; the counts are still usable.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
@@ -246,5 +201,5 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-#[path = "tests/expiry.rs"]
+#[path = "tests/expirer.rs"]
 mod tests;

@@ -24,7 +24,7 @@ impl MediaJob {
     /// How log lines name the job's record: a wamid embeds the contact's phone number, so logs carry the same
     /// truncated hash of the record key the retention audit uses (lines of both correlate), never the wamid.
     pub fn record_log_id(&self) -> String {
-        crate::expiry::hashed_key(&crate::erasure::ItemKey {
+        crate::records::hashed_key(&crate::records::ItemKey {
             wamid: self.wamid.clone(),
             sk: crate::records::RecordKind::Message.as_str().to_owned(),
         })

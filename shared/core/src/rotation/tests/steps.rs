@@ -2,7 +2,9 @@
 //! labels and injectable crashes, and a Graph API that issues and inspects tokens).
 use super::*;
 use crate::clock::FixedClock;
+use crate::rotation::*;
 use crate::testkit::memory::MemoryMetrics;
+use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 

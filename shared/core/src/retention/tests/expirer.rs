@@ -2,7 +2,10 @@
 
 use super::*;
 use crate::clock::FixedClock;
+use crate::records::ItemKey;
+use crate::retention::{ExpiredItem, ExpiringRecords};
 use crate::testkit::memory::MemoryMetrics;
+use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 const HOUR: i64 = 3600;

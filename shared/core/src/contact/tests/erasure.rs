@@ -1,5 +1,6 @@
-use super::*;
+use crate::contact::*;
 use serde_json::json;
+use serde_json::Value;
 
 const A: &str = "15550001111";
 const A_USER: &str = "US.1001";

@@ -1,17 +1,18 @@
-//! The webhook use case: verify, journal, record, enqueue - in that order, acknowledging only
-//! when all of it is durable.
-//!
-//! Transport-neutral: the Lambda handler maps HTTP to [`WebhookRequest`] and [`WebhookResponse`]
-//! back to HTTP. Every dependency is a port, so this runs the same against AWS and in memory.
+//! [`Ingest`]: one verified webhook call in, a durable journal object, records and media jobs out.
 
 use crate::clock::Clock;
 use crate::contact::ContactHasher;
-use crate::ports::{JobQueue, Journal, Metrics, PortError, RecordStore, RecordWrite};
-use crate::records::{self, IngestPlan, MediaStatus, PlanContext, RecordKind};
+use crate::error::PortError;
+use crate::ingest::{IngestPlan, PlanContext};
+use crate::ingest::{JobQueue, Journal, RecordStore, RecordWrite};
+use crate::metrics::Metrics;
+use crate::records;
+use crate::records::{MediaStatus, RecordKind};
 use crate::retention::RetentionPolicy;
 use crate::secrets::{MetaSecret, SecretCache, SecretError};
-use crate::signature::{self, SignatureError};
 use crate::webhook::parse_notification;
+use crate::webhook::signature;
+use crate::webhook::signature::SignatureError;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -218,7 +219,7 @@ impl Ingest {
             .map_err(IngestError::Journal)?;
         let mut report = IngestReport {
             journal_key: journal_key.clone(),
-            journal_was_new: journal_write == crate::ports::JournalWrite::Created,
+            journal_was_new: journal_write == crate::ingest::JournalWrite::Created,
             parsed: notification.is_ok(),
             ..IngestReport::default()
         };
@@ -233,7 +234,7 @@ impl Ingest {
         // 2. Records, conditionally: a redelivery creates nothing and overwrites nothing.
         let hash_key = self.contact_hash_key.get().await?;
         let hasher = ContactHasher::new(hash_key.as_slice());
-        let plan = records::plan(
+        let plan = crate::ingest::plan(
             &notification,
             &PlanContext {
                 received_at,

@@ -1,6 +1,6 @@
 //! Media archiving domain: where a file goes, how its digest is compared, when it is too late.
 
-use crate::media_job::MediaJob;
+use crate::media::MediaJob;
 use crate::retention::SECONDS_PER_DAY;
 use base64::Engine;
 

@@ -1,38 +1,11 @@
-//! Rotation of the Meta access token held in the Meta secret: Secrets Manager's four steps as a
-//! use case over two ports ([`SecretVersions`], [`TokenGraph`]), with no AWS or HTTP type.
-//!
-//! One code path serves both triggers:
-//! - Secrets Manager's rotation (`{Step, SecretId, ClientRequestToken}`): [`Rotator::step`], one
-//!   step per invocation;
-//! - a schedule (EventBridge, or an operator): [`Rotator::rotate`] runs the same four steps itself,
-//!   resuming a pending version left by an interrupted run or starting one with a fresh version id.
-//!
-//! The steps:
-//! - **createSecret**: unless the version already holds a pending value, obtain a new token from
-//!   Meta ([`RotationStrategy`]) and put it as a new version staged `AWSPENDING`, every other field
-//!   of the secret's JSON copied unchanged.
-//! - **setSecret**: nothing to do. Meta issues a token already live; there is no credential store
-//!   on Meta's side to update (unlike a database password). The old token stays valid until it
-//!   expires or is revoked, so readers holding it keep working during the switch.
-//! - **testSecret**: `debug_token` must say the pending token is valid, of our app, with both
-//!   WhatsApp scopes and an expiry in the future (or none); with a phone number id configured, a
-//!   read of that number with the token must succeed. Otherwise the rotation fails and `AWSCURRENT`
-//!   is untouched; the scheduled path also takes `AWSPENDING` off the rejected version so the next
-//!   rotation can start.
-//! - **finishSecret**: move `AWSCURRENT` to the new version (Secrets Manager puts `AWSPREVIOUS` on
-//!   the old one) and take `AWSPENDING` off it.
-//!
-//! Every step is idempotent and checks the stages first, so a crash after any step followed by a
-//! rerun (of the step, of the whole rotation, or of the schedule) ends with a valid `AWSCURRENT`.
-//! Each run also inspects the current token and reports [`METRIC_DAYS_TO_EXPIRY`]; failures count
-//! [`METRIC_ROTATION_FAILED`]. No token, secret or secret JSON ever reaches a log line, an error or a
-//! metric: tokens travel as [`AccessToken`], whose `Debug` is redacted and which has no `Display`.
+//! The four steps as one use case: [`Rotator`].
 
 use crate::clock::Clock;
+use crate::error::PortError;
 use crate::graph::{GraphError, GraphErrorKind};
-use crate::ports::{Metrics, PortError};
+use crate::metrics::Metrics;
+use crate::rotation::{verdict, AccessToken, AppCredentials, SecretVersions, TokenGraph};
 use crate::secrets::{MetaSecret, SecretError};
-use async_trait::async_trait;
 use std::sync::Arc;
 
 /// The staging label of the version readers get.
@@ -122,187 +95,6 @@ impl RotationStep {
             Self::FinishSecret => "finishSecret",
         }
     }
-}
-
-/// A Meta access token. `Debug` is redacted and there is no `Display`: the value is reachable only
-/// through [`AccessToken::expose`], for the one place that must send it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(String);
-
-impl AccessToken {
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
-    }
-
-    /// The token itself: for a request header or the secret JSON, never for a log.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.trim().is_empty()
-    }
-}
-
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccessToken(<redacted>)")
-    }
-}
-
-/// The app a token belongs to: its id and secret (the secret keys `appsecret_proof`).
-#[derive(Clone)]
-pub struct AppCredentials {
-    app_id: String,
-    app_secret: String,
-}
-
-impl AppCredentials {
-    pub fn new(app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
-        Self {
-            app_id: app_id.into(),
-            app_secret: app_secret.into(),
-        }
-    }
-
-    pub fn app_id(&self) -> &str {
-        &self.app_id
-    }
-
-    /// The app secret: for `appsecret_proof` and the exchange call only.
-    pub fn app_secret(&self) -> &str {
-        &self.app_secret
-    }
-
-    /// The app access token `{app_id}|{app_secret}` that `debug_token` is called with.
-    pub fn app_token(&self) -> AccessToken {
-        AccessToken(format!("{}|{}", self.app_id, self.app_secret))
-    }
-}
-
-impl std::fmt::Debug for AppCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppCredentials")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"<redacted>")
-            .finish()
-    }
-}
-
-/// A token Meta just issued.
-#[derive(Debug, Clone)]
-pub struct IssuedToken {
-    pub token: AccessToken,
-    /// Seconds until it expires, when Meta says.
-    pub expires_in: Option<u64>,
-}
-
-/// What `debug_token` says of a token.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TokenInfo {
-    pub is_valid: bool,
-    pub app_id: Option<String>,
-    /// Epoch seconds; `Some(0)` or `None`: never expires.
-    pub expires_at: Option<i64>,
-    pub scopes: Vec<String>,
-}
-
-/// The Graph API calls rotation makes. Every call carries `appsecret_proof`.
-#[async_trait]
-pub trait TokenGraph: Send + Sync {
-    /// Exchanges `current` for a new long-lived (60-day) token.
-    async fn exchange(
-        &self,
-        app: &AppCredentials,
-        current: &AccessToken,
-    ) -> Result<IssuedToken, GraphError>;
-
-    /// Mints a new token with the WhatsApp scopes for `system_user_id`, authorised by `admin`.
-    async fn mint_system_user_token(
-        &self,
-        app: &AppCredentials,
-        system_user_id: &str,
-        admin: &AccessToken,
-    ) -> Result<IssuedToken, GraphError>;
-
-    /// Inspects `token` with the app token.
-    async fn debug_token(
-        &self,
-        app: &AppCredentials,
-        token: &AccessToken,
-    ) -> Result<TokenInfo, GraphError>;
-
-    /// `GET /{phone_number_id}` with `token`: a cheap read proving the token works for WhatsApp.
-    async fn phone_number(
-        &self,
-        app: &AppCredentials,
-        token: &AccessToken,
-        phone_number_id: &str,
-    ) -> Result<(), GraphError>;
-}
-
-/// A version of a secret and its staging labels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretVersion {
-    pub version_id: String,
-    pub stages: Vec<String>,
-}
-
-impl SecretVersion {
-    pub fn has(&self, stage: &str) -> bool {
-        self.stages.iter().any(|s| s == stage)
-    }
-}
-
-/// The value of one version. `Debug` shows the version id only.
-#[derive(Clone)]
-pub struct VersionValue {
-    pub version_id: String,
-    pub text: String,
-}
-
-impl std::fmt::Debug for VersionValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VersionValue")
-            .field("version_id", &self.version_id)
-            .field("text", &"<redacted>")
-            .finish()
-    }
-}
-
-/// A secret's versions and staging labels (Secrets Manager, as far as rotation needs it).
-#[async_trait]
-pub trait SecretVersions: Send + Sync {
-    /// Every version that has a staging label, with its labels.
-    async fn versions(&self, secret_id: &str) -> Result<Vec<SecretVersion>, PortError>;
-    /// The value of the version carrying `stage`; `None` when no version carries it.
-    async fn value_at_stage(
-        &self,
-        secret_id: &str,
-        stage: &str,
-    ) -> Result<Option<VersionValue>, PortError>;
-    /// The value of `version_id`; `None` when that version does not exist or holds no value yet.
-    async fn value_of_version(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-    ) -> Result<Option<VersionValue>, PortError>;
-    /// Creates version `version_id` with `text`, staged `AWSPENDING` only (the label leaves any
-    /// other version). Putting the same value again under the same id is a no-op.
-    async fn put_pending(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        text: &str,
-    ) -> Result<(), PortError>;
-    /// Moves `stage` to `move_to` and/or removes it from `remove_from`.
-    async fn update_stage(
-        &self,
-        secret_id: &str,
-        stage: &str,
-        move_to: Option<&str>,
-        remove_from: Option<&str>,
-    ) -> Result<(), PortError>;
 }
 
 /// Why a rotation step failed. Never carries a token, a secret or the secret's JSON.
@@ -850,26 +642,6 @@ fn with_access_token(
     serde_json::to_string(&fields).map_err(|e| malformed(e).into())
 }
 
-/// testSecret's judgement of `debug_token`'s answer: the reason of a rejection, in our words.
-pub fn verdict(info: &TokenInfo, app_id: &str, now: i64) -> Result<(), &'static str> {
-    if !info.is_valid {
-        return Err("debug_token says the token is not valid");
-    }
-    if info.app_id.as_deref() != Some(app_id) {
-        return Err("the token belongs to another app");
-    }
-    if !WHATSAPP_SCOPES
-        .iter()
-        .all(|scope| info.scopes.iter().any(|s| s == scope))
-    {
-        return Err("the token lacks a WhatsApp scope");
-    }
-    match info.expires_at {
-        Some(at) if at != 0 && at <= now => Err("the token has already expired"),
-        _ => Ok(()),
-    }
-}
-
 #[cfg(test)]
-#[path = "tests/rotation.rs"]
+#[path = "tests/steps.rs"]
 mod tests;

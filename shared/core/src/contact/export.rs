@@ -14,29 +14,19 @@
 
 use crate::clock::Clock;
 use crate::contact::ContactHasher;
-use crate::erasure::{
-    gather, journal_keys, number, split_journal, text, ContactError, ContactHashes, ContactIds,
-    ContactMatcher, ContactRecords, Item, JournalObjects, JOURNAL_LINK_KIND,
+use crate::contact::{gather, journal_keys};
+use crate::contact::{
+    split_journal, ContactError, ContactHashes, ContactIds, ContactMatcher, ContactRecords,
+    JournalObjects, ObjectChunks, ObjectSource,
 };
-use crate::ports::PortError;
-use async_trait::async_trait;
-use futures::stream::{Stream, StreamExt};
+use crate::error::PortError;
+use crate::records::{number, text, Item, JOURNAL_LINK_KIND};
+use futures::stream::StreamExt;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-
-/// An object's bytes as they arrive.
-pub type ObjectChunks = Pin<Box<dyn Stream<Item = Result<bytes::Bytes, PortError>> + Send>>;
-
-/// Archive objects read as a stream, so a 100 MiB file never sits in memory.
-#[async_trait]
-pub trait ObjectSource: Send + Sync {
-    /// The object's bytes, `None` when absent.
-    async fn open(&self, key: &str) -> Result<Option<ObjectChunks>, PortError>;
-}
 
 /// How far an export is, for progress lines (counts only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +115,7 @@ impl Exporter {
         let items: Vec<Item> = gather(
             self.records.as_ref(),
             &mut hashes,
-            crate::erasure::CONCURRENCY,
+            crate::contact::CONCURRENCY,
         )
         .await?
         .into_values()

@@ -1,0 +1,306 @@
+//! Per-contact erasure (GDPR art. 17): every record of a contact becomes a tombstone, its media
+//! objects and its share of the journal go, and an audit entry without personal data remains.
+//!
+//! A contact is named by `wa_id` and/or business-scoped `user_id`; only their keyed hashes are
+//! looked up (the `by-contact-wa` / `by-contact-user` indexes). Records that carry both hashes
+//! link the two ids, so the erasure follows both even when the operator knows only one.
+//!
+//! Order, chosen so that a run cut short is finished by the next one: read everything, redact or
+//! delete the journal objects, then per record delete its media and put the tombstone, then delete
+//! the journal links (which the next run would otherwise need to find the journal again).
+
+use crate::archive::ArchiveObjects;
+use crate::clock::Clock;
+use crate::contact::ContactHasher;
+use crate::contact::{
+    redact_journal, ContactError, ContactHashes, ContactIds, ContactIndex, ContactMatcher,
+    ContactRecords, JournalObjects, Redaction, Tombstone, TombstoneWrite,
+};
+use crate::error::PortError;
+use crate::media::MediaJob;
+use crate::metrics::Metrics;
+use crate::records::{number, text, Item, ItemKey, JOURNAL_LINK_KIND, TOMBSTONE_KIND};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Store calls in flight at once by default (reads, deletes, tombstones).
+pub const CONCURRENCY: usize = 16;
+/// Rounds of "ids found on records lead to more records"; a contact has at most a few ids.
+const MAX_IDENTITY_ROUNDS: usize = 8;
+
+/// Every item the contact's hashes lead to (tombstones excluded), read consistently and keyed by
+/// `(wamid, sk)`. Hashes found on the items join `hashes`, and their indexes are read too.
+pub async fn gather(
+    records: &dyn ContactRecords,
+    hashes: &mut ContactHashes,
+    concurrency: usize,
+) -> Result<BTreeMap<ItemKey, Item>, PortError> {
+    let mut items = BTreeMap::new();
+    let mut queried: BTreeSet<(bool, String)> = BTreeSet::new();
+    for _ in 0..MAX_IDENTITY_ROUNDS {
+        let pending: Vec<(ContactIndex, String)> = hashes
+            .wa
+            .iter()
+            .map(|h| (ContactIndex::WaId, h.clone()))
+            .chain(
+                hashes
+                    .user
+                    .iter()
+                    .map(|h| (ContactIndex::UserId, h.clone())),
+            )
+            .filter(|(index, h)| !queried.contains(&(*index == ContactIndex::WaId, h.clone())))
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        let mut keys = BTreeSet::new();
+        for (index, hash) in pending {
+            keys.extend(records.keys(index, &hash).await?);
+            queried.insert((index == ContactIndex::WaId, hash));
+        }
+        keys.retain(|key| !items.contains_key(key));
+        let read: Vec<(ItemKey, Option<Item>)> = stream::iter(keys)
+            .map(|key| async move { records.get(&key).await.map(|item| (key, item)) })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        for (key, item) in read {
+            let Some(item) = item else { continue };
+            if text(&item, "kind") == Some(TOMBSTONE_KIND) {
+                continue;
+            }
+            hashes.learn(&item);
+            items.insert(key, item);
+        }
+    }
+    Ok(items)
+}
+
+/// The journal keys items point to (only under `journal/`: nothing else is ever touched).
+pub fn journal_keys<'a>(items: impl Iterator<Item = &'a Item>) -> BTreeSet<String> {
+    items
+        .filter_map(|item| text(item, "journal_key"))
+        .filter(|key| key.starts_with("journal/") && !key.contains(".."))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What an erasure did. Counts only: no id, no content.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErasureReport {
+    /// Messages, statuses and errors replaced by tombstones.
+    pub records_erased: u64,
+    pub media_objects_deleted: u64,
+    /// Archived media bytes, deleted journal bytes and bytes cut from redacted journal objects.
+    pub bytes_freed: u64,
+    pub journal_objects_redacted: u64,
+    pub journal_objects_deleted: u64,
+    /// Journal objects that are not JSON: left alone (they cannot be redacted safely).
+    pub journal_objects_unreadable: u64,
+    pub journal_links_deleted: u64,
+}
+
+/// Why an erasure stopped. Rerunning finishes it: every step is idempotent.
+#[derive(Debug, thiserror::Error)]
+pub enum ErasureError {
+    #[error(transparent)]
+    Contact(#[from] ContactError),
+    #[error(transparent)]
+    Store(#[from] PortError),
+}
+
+/// The erasure use case and its ports.
+pub struct Eraser {
+    pub records: Arc<dyn ContactRecords>,
+    pub journal: Arc<dyn JournalObjects>,
+    pub objects: Arc<dyn ArchiveObjects>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn Metrics>,
+    pub hasher: ContactHasher,
+    /// Store calls in flight at once ([`CONCURRENCY`]; 1 against moto, whose S3 listing races
+    /// with concurrent deletes).
+    pub concurrency: usize,
+}
+
+/// One journal object's outcome: (redacted, deleted, unreadable, bytes freed).
+type JournalOutcome = (u64, u64, u64, u64);
+
+impl Eraser {
+    /// Erases everything held about the contact and reports counts; a second run finds nothing.
+    pub async fn erase(&self, contact: &ContactIds) -> Result<ErasureReport, ErasureError> {
+        let mut hashes = ContactHashes::of(&self.hasher, contact)?;
+        let concurrency = self.concurrency.max(1);
+        let items = gather(self.records.as_ref(), &mut hashes, concurrency).await?;
+        let mut report = ErasureReport::default();
+
+        let matcher = ContactMatcher {
+            hasher: &self.hasher,
+            hashes: &hashes,
+        };
+        let matcher = &matcher;
+        let outcomes: Vec<JournalOutcome> = stream::iter(journal_keys(items.values()))
+            .map(|key| async move { self.erase_from_journal(&key, matcher).await })
+            .buffer_unordered(concurrency)
+            .try_collect()
+            .await?;
+        for (redacted, deleted, unreadable, bytes) in outcomes {
+            report.journal_objects_redacted += redacted;
+            report.journal_objects_deleted += deleted;
+            report.journal_objects_unreadable += unreadable;
+            report.bytes_freed += bytes;
+        }
+
+        let (links, records): (Vec<_>, Vec<_>) = items
+            .into_iter()
+            .partition(|(_, item)| text(item, "kind") == Some(JOURNAL_LINK_KIND));
+        let now = self.clock.now_epoch_seconds();
+        let erased: Vec<RecordErasure> = stream::iter(records)
+            .map(|(key, item)| async move { self.erase_record(key, item, now).await })
+            .buffer_unordered(concurrency)
+            .try_collect()
+            .await?;
+        for one in erased {
+            report.records_erased += u64::from(one.tombstoned);
+            report.media_objects_deleted += one.media_objects_deleted;
+            report.bytes_freed += one.bytes_freed;
+        }
+
+        report.journal_links_deleted = links.len() as u64;
+        stream::iter(links)
+            .map(|(key, _)| async move { self.records.delete_link(&key).await })
+            .buffer_unordered(concurrency)
+            .try_collect::<Vec<()>>()
+            .await?;
+        self.audit(&hashes, &report);
+        Ok(report)
+    }
+
+    async fn erase_from_journal(
+        &self,
+        key: &str,
+        matcher: &ContactMatcher<'_>,
+    ) -> Result<JournalOutcome, PortError> {
+        let Some(body) = self.journal.read(key).await? else {
+            return Ok((0, 0, 0, 0));
+        };
+        Ok(match redact_journal(&body, matcher) {
+            Redaction::Unchanged => (0, 0, 0, 0),
+            Redaction::NotJson => (0, 0, 1, 0),
+            Redaction::Delete => {
+                self.objects.delete_all_versions(key).await?;
+                (0, 1, 0, body.len() as u64)
+            }
+            Redaction::Rewrite(redacted) => {
+                let freed = body.len().saturating_sub(redacted.len()) as u64;
+                self.journal.replace(key, redacted).await?;
+                (1, 0, 0, freed)
+            }
+        })
+    }
+
+    /// Deletes the record's media, then tombstones it, re-reading when it changed in between.
+    async fn erase_record(
+        &self,
+        key: ItemKey,
+        mut item: Item,
+        now: i64,
+    ) -> Result<RecordErasure, PortError> {
+        let (mut media, mut bytes) = (0, 0);
+        for _ in 0..4 {
+            let media_key = text(&item, "media_key").map(str::to_owned);
+            if let Some(media_key) = media_key.as_deref().filter(|k| k.starts_with("media/")) {
+                self.objects.delete_all_versions(media_key).await?;
+                media += 1;
+                bytes += number(&item, "media_bytes").unwrap_or(0).max(0) as u64;
+            } else if let Some(job) = media_job(&key, &item) {
+                // Not archived (yet): a fetcher may have stored the file without recording it.
+                self.objects
+                    .delete_all_versions(&crate::media::media_key(&job, None))
+                    .await?;
+            }
+            let tombstone = Tombstone {
+                erased_at: now,
+                expires_at: number(&item, "expires_at"),
+            };
+            match self
+                .records
+                .tombstone(&key, &tombstone, media_key.as_deref())
+                .await?
+            {
+                TombstoneWrite::Written => {
+                    return Ok(RecordErasure {
+                        tombstoned: true,
+                        media_objects_deleted: media,
+                        bytes_freed: bytes,
+                    })
+                }
+                TombstoneWrite::Changed => match self.records.get(&key).await? {
+                    Some(fresh) if text(&fresh, "kind") != Some(TOMBSTONE_KIND) => item = fresh,
+                    // Erased by a concurrent run, or expired and removed: nothing left to do.
+                    _ => {
+                        return Ok(RecordErasure {
+                            tombstoned: false,
+                            media_objects_deleted: media,
+                            bytes_freed: bytes,
+                        })
+                    }
+                },
+            }
+        }
+        Err(PortError::Failed {
+            service: "dynamodb",
+            detail: "record kept changing during erasure; run the erasure again".to_owned(),
+        })
+    }
+
+    /// The audit entry: a structured log line and EMF metrics, counts and a pseudonymous id only.
+    fn audit(&self, hashes: &ContactHashes, report: &ErasureReport) {
+        tracing::info!(
+            event = "erasure",
+            reason = "erasure",
+            contact = %hashes.audit_id(),
+            records_erased = report.records_erased,
+            media_deleted = report.media_objects_deleted,
+            bytes_freed = report.bytes_freed,
+            journal_redacted = report.journal_objects_redacted,
+            journal_deleted = report.journal_objects_deleted,
+            journal_unreadable = report.journal_objects_unreadable,
+            journal_links_deleted = report.journal_links_deleted,
+        );
+        let m = &self.metrics;
+        m.count("RecordsErased", report.records_erased);
+        m.count("MediaDeleted", report.media_objects_deleted);
+        m.count("BytesFreed", report.bytes_freed);
+        m.count("JournalObjectsRedacted", report.journal_objects_redacted);
+        m.count("JournalObjectsDeleted", report.journal_objects_deleted);
+        m.flush();
+    }
+}
+
+/// The media job a not-yet-archived media record implies (for its deterministic object key).
+fn media_job(key: &ItemKey, item: &Item) -> Option<MediaJob> {
+    Some(MediaJob {
+        wamid: key.wamid.clone(),
+        media_id: text(item, "media_id")?.to_owned(),
+        media_kind: text(item, "media_kind").unwrap_or_default().to_owned(),
+        mime_type: text(item, "media_mime_type").map(str::to_owned),
+        sha256: None,
+        phone_number_id: text(item, "phone_number_id").map(str::to_owned),
+        received_at: number(item, "received_at")?,
+    })
+}
+
+/// What erasing one record did.
+#[derive(Debug, Clone, Copy, Default)]
+struct RecordErasure {
+    /// This run wrote the tombstone (false: a concurrent run or the retention clock got there first).
+    tombstoned: bool,
+    media_objects_deleted: u64,
+    bytes_freed: u64,
+}
+
+#[cfg(test)]
+#[path = "tests/erasure.rs"]
+mod tests;

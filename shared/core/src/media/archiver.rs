@@ -1,0 +1,629 @@
+//! The media-archiving use case: one job in, the file in S3 verified against Meta's sha256 (or a
+//! recorded failure with its reason, or "retry later") out.
+//!
+//! Memory stays bounded whatever the file size: small files (declared size up to one part) are
+//! buffered and sent in one PutObject that S3 itself checks against the expected digest; larger or
+//! unsized ones stream through a multipart upload with a bounded number of parts in flight, aborted
+//! on any error and completed only once the whole-file digest matches. An object is therefore only
+//! ever visible under its final key complete and verified.
+
+use crate::clock::Clock;
+use crate::error::PortError;
+use crate::graph::{GraphError, GraphErrorKind};
+use crate::media::MediaJob;
+use crate::media::{decode_sha256, media_key, MAX_MEDIA_BYTES};
+use crate::media::{
+    ArchivedMedia, MediaRecordState, MediaRecords, MediaStore, MediaUpdate, ObjectMeta, PartStream,
+    PutResult, UploadedPart,
+};
+use crate::media::{Download, GraphMedia, MediaInfo};
+use crate::metrics::Metrics;
+use crate::records::MediaStatus;
+use crate::secrets::{MetaSecret, SecretCache, SecretError};
+use bytes::{Bytes, BytesMut};
+use futures::stream::{FuturesUnordered, StreamExt};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Part size of multipart uploads (S3's minimum is 5 MiB); also the single-PutObject limit.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploading at once. Streamed parts cost a few chunks each; buffered parts (size not
+/// declared) cost `PART_SIZE` each, plus the one being filled.
+pub const PARTS_IN_FLIGHT: usize = 2;
+/// Download chunks queued per streamed part before the download waits for the upload.
+const CHUNKS_BUFFERED_PER_PART: usize = 4;
+
+/// What became of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveOutcome {
+    /// The file is in S3 and the record says so. `uploaded` is false when the object was
+    /// already there (a rerun after a crash, or a concurrent fetcher): the conditional write kept the first.
+    Archived {
+        key: String,
+        bytes: u64,
+        sha256_hex: String,
+        uploaded: bool,
+    },
+    /// The record was already `archived`: nothing downloaded.
+    AlreadyArchived,
+    /// No record (erased or expired): nothing to archive; the job is dropped.
+    RecordGone,
+    /// A permanent failure, recorded as `media_status = failed` with this reason.
+    Failed { reason: String },
+}
+
+/// A transient failure: the job should be retried later (SQS redelivery).
+#[derive(Debug, thiserror::Error)]
+#[error("retry later: {reason}")]
+pub struct RetryLater {
+    pub reason: String,
+}
+
+impl From<PortError> for RetryLater {
+    fn from(error: PortError) -> Self {
+        RetryLater {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<SecretError> for RetryLater {
+    fn from(error: SecretError) -> Self {
+        RetryLater {
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// Why one download-and-store attempt failed.
+#[derive(Debug)]
+enum AttemptError {
+    Graph(GraphError),
+    Store(PortError),
+    Sha256Mismatch,
+    TooLarge,
+    /// Fewer bytes than declared arrived (a cut connection).
+    Truncated,
+    /// A multipart-size file without a declared sha256 (see `store_multipart`).
+    NoDeclaredDigest,
+}
+
+/// The archiver's dependencies; built once per Lambda instance.
+pub struct Archiver {
+    pub graph: Arc<dyn GraphMedia>,
+    pub store: Arc<dyn MediaStore>,
+    pub records: Arc<dyn MediaRecords>,
+    pub meta_secret: Arc<SecretCache<MetaSecret>>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn Metrics>,
+}
+
+/// A verified file in S3: its digest, size, and whether this attempt wrote it.
+#[derive(Debug)]
+struct Stored {
+    sha256_hex: String,
+    bytes: u64,
+    created: bool,
+}
+
+impl Archiver {
+    /// Archives one job. `Ok` means the job is done (archived, or recorded as failed);
+    /// `Err(RetryLater)` means leave it on the queue.
+    pub async fn archive(&self, job: &MediaJob) -> Result<ArchiveOutcome, RetryLater> {
+        match self
+            .records
+            .media_status(&job.wamid, self.clock.now_epoch_seconds())
+            .await?
+        {
+            MediaRecordState::Gone => return Ok(ArchiveOutcome::RecordGone),
+            MediaRecordState::Live(Some(MediaStatus::Archived)) => {
+                return Ok(ArchiveOutcome::AlreadyArchived)
+            }
+            MediaRecordState::Live(_) => {}
+        }
+        // No existence check before the download: on AWS a HEAD of a missing key needs s3:ListBucket (403
+        // without it), which the fetcher's role does not get. The record says whether the work is done, and the
+        // conditional writes (If-None-Match) make a rerun after a crash between upload and record harmless: the
+        // file is downloaded and verified again, the write finds the object there, and the record is completed.
+        let key = media_key(job, None);
+
+        let mut secret = self.meta_secret.get().await?;
+        let mut token_refreshed = false;
+        let mut url_refreshed = false;
+        let mut mismatches = 0;
+        loop {
+            let attempt = match self
+                .graph
+                .media_info(
+                    &secret.access_token,
+                    &job.media_id,
+                    job.phone_number_id.as_deref(),
+                )
+                .await
+            {
+                Ok(info) => {
+                    self.download_and_store(job, &key, &secret.access_token, &info)
+                        .await
+                }
+                Err(error) => Err(AttemptError::Graph(error)),
+            };
+            let error = match attempt {
+                Ok(stored) => {
+                    return self
+                        .record_archived(job, key, stored.bytes, stored.sha256_hex, stored.created)
+                        .await
+                }
+                Err(error) => error,
+            };
+            match error {
+                AttemptError::Graph(e)
+                    if e.kind == GraphErrorKind::TokenInvalid && !token_refreshed =>
+                {
+                    // Rotated or revoked: read the secret again, once, and retry now.
+                    token_refreshed = true;
+                    self.metrics.count("MediaTokenRefreshed", 1);
+                    secret = self.meta_secret.refresh().await?;
+                }
+                AttemptError::Graph(e)
+                    if e.kind == GraphErrorKind::UrlExpired && !url_refreshed =>
+                {
+                    url_refreshed = true;
+                }
+                AttemptError::Sha256Mismatch if mismatches == 0 => {
+                    // Once more from a fresh URL: a corrupted transfer should not cost the file.
+                    mismatches += 1;
+                }
+                AttemptError::Sha256Mismatch => {
+                    return self
+                        .record_failed(job, "sha256 mismatch after a second download")
+                        .await
+                }
+                AttemptError::TooLarge => {
+                    return self
+                        .record_failed(job, "larger than declared or than 100 MiB")
+                        .await
+                }
+                AttemptError::Graph(e) => match e.kind {
+                    GraphErrorKind::Permanent | GraphErrorKind::Permission => {
+                        if e.kind == GraphErrorKind::Permission {
+                            self.metrics.count("GraphPermissionDenied", 1);
+                        }
+                        return self.record_failed(job, &e.short()).await;
+                    }
+                    _ => return Err(RetryLater { reason: e.short() }),
+                },
+                AttemptError::Truncated => {
+                    return Err(RetryLater {
+                        reason: "download ended before the declared size".to_owned(),
+                    })
+                }
+                AttemptError::NoDeclaredDigest => {
+                    return Err(RetryLater {
+                        reason: "no sha256 declared for a multipart-size file".to_owned(),
+                    })
+                }
+                AttemptError::Store(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn record_archived(
+        &self,
+        job: &MediaJob,
+        key: String,
+        bytes: u64,
+        sha256_hex: String,
+        uploaded: bool,
+    ) -> Result<ArchiveOutcome, RetryLater> {
+        let archived = ArchivedMedia {
+            key: key.clone(),
+            sha256_hex: sha256_hex.clone(),
+            bytes,
+            archived_at: self.clock.now_epoch_seconds(),
+        };
+        match self.records.mark_archived(&job.wamid, &archived).await? {
+            MediaUpdate::RecordGone => {
+                // Erased or expired while we downloaded: the archive must not outlive the record.
+                self.store.delete(&key).await?;
+                Ok(ArchiveOutcome::RecordGone)
+            }
+            MediaUpdate::Updated | MediaUpdate::Unchanged => {
+                if uploaded {
+                    self.metrics.count("MediaArchived", 1);
+                    self.metrics.count("MediaBytesArchived", bytes);
+                }
+                Ok(ArchiveOutcome::Archived {
+                    key,
+                    bytes,
+                    sha256_hex,
+                    uploaded,
+                })
+            }
+        }
+    }
+
+    async fn record_failed(
+        &self,
+        job: &MediaJob,
+        reason: &str,
+    ) -> Result<ArchiveOutcome, RetryLater> {
+        self.records
+            .mark_failed(&job.wamid, reason, self.clock.now_epoch_seconds(), false)
+            .await?;
+        self.metrics.count("MediaFailed", 1);
+        Ok(ArchiveOutcome::Failed {
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// Downloads, verifies and writes the file under `key` (conditionally: an object already there is kept).
+    async fn download_and_store(
+        &self,
+        job: &MediaJob,
+        key: &str,
+        token: &str,
+        info: &MediaInfo,
+    ) -> Result<Stored, AttemptError> {
+        let expected = info
+            .sha256
+            .as_deref()
+            .or(job.sha256.as_deref())
+            .and_then(decode_sha256);
+        let declared = info.file_size;
+        if declared.is_some_and(|size| size > MAX_MEDIA_BYTES) {
+            return Err(AttemptError::TooLarge);
+        }
+        let download = self
+            .graph
+            .download(token, &info.url)
+            .await
+            .map_err(AttemptError::Graph)?;
+        let meta = ObjectMeta {
+            wamid: job.wamid.clone(),
+            media_id: job.media_id.clone(),
+            mime_type: info.mime_type.clone().or_else(|| job.mime_type.clone()),
+            sha256_hex: String::new(),
+        };
+        let declared = declared.or(download.content_length);
+        match declared {
+            Some(size) if size <= PART_SIZE as u64 => {
+                self.store_small(key, meta, download, expected, size).await
+            }
+            _ => {
+                self.store_multipart(key, meta, download, expected, declared)
+                    .await
+            }
+        }
+    }
+
+    /// Buffers a small file (at most one part), checks it, then one conditional PutObject.
+    async fn store_small(
+        &self,
+        key: &str,
+        mut meta: ObjectMeta,
+        mut download: Download,
+        expected: Option<[u8; 32]>,
+        declared: u64,
+    ) -> Result<Stored, AttemptError> {
+        let mut buffer = BytesMut::with_capacity(declared as usize);
+        while let Some(chunk) = download.body.next().await {
+            let chunk = chunk.map_err(AttemptError::Graph)?;
+            if (buffer.len() + chunk.len()) as u64 > declared {
+                return Err(AttemptError::TooLarge);
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        if (buffer.len() as u64) < declared {
+            return Err(AttemptError::Truncated);
+        }
+        let digest: [u8; 32] = Sha256::digest(&buffer).into();
+        if expected.is_some_and(|e| e != digest) {
+            return Err(AttemptError::Sha256Mismatch);
+        }
+        meta.sha256_hex = hex::encode(digest);
+        let bytes = buffer.len() as u64;
+        let put = self
+            .store
+            .put_whole(key, buffer.freeze(), digest, &meta)
+            .await
+            .map_err(AttemptError::Store)?;
+        Ok(Stored {
+            sha256_hex: meta.sha256_hex,
+            bytes,
+            created: put == PutResult::Created,
+        })
+    }
+
+    /// Streams through a multipart upload; aborts it on any error.
+    ///
+    /// The object's metadata, `sha256` included, is set when the upload is created: S3 has no way
+    /// to change it afterwards but a copy, and a copy would leave a moment where the final key
+    /// holds the object without its `sha256`. The digest written is the declared one (Graph's
+    /// media info, read before the download, else the webhook's), and the upload is completed
+    /// only when the bytes match it, so the metadata is true from the moment the object exists.
+    /// Without a declared digest nothing true can be written at creation: the job is retried
+    /// (Graph declares `sha256` for every media; its absence is a hiccup), and after five
+    /// receives it is dead-lettered and recorded as such by the sweep.
+    async fn store_multipart(
+        &self,
+        key: &str,
+        mut meta: ObjectMeta,
+        download: Download,
+        expected: Option<[u8; 32]>,
+        declared: Option<u64>,
+    ) -> Result<Stored, AttemptError> {
+        let Some(declared_digest) = expected else {
+            return Err(AttemptError::NoDeclaredDigest);
+        };
+        meta.sha256_hex = hex::encode(declared_digest);
+        let upload_id = self
+            .store
+            .begin_multipart(key, &meta)
+            .await
+            .map_err(AttemptError::Store)?;
+        let result = match declared {
+            Some(size) => {
+                self.stream_parts(key, &upload_id, download, expected, size)
+                    .await
+            }
+            None => {
+                self.upload_buffered_parts(key, &upload_id, download, expected)
+                    .await
+            }
+        };
+        match result {
+            Ok((parts, digest, bytes)) => {
+                // The parts' digest was checked against the declared one: the metadata is true.
+                debug_assert_eq!(digest, declared_digest);
+                match self.store.complete_multipart(key, &upload_id, parts).await {
+                    Ok(put) => Ok(Stored {
+                        sha256_hex: meta.sha256_hex,
+                        bytes,
+                        created: put == PutResult::Created,
+                    }),
+                    Err(error) => {
+                        self.abort(key, &upload_id).await;
+                        Err(AttemptError::Store(error))
+                    }
+                }
+            }
+            Err(error) => {
+                self.abort(key, &upload_id).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn abort(&self, key: &str, upload_id: &str) {
+        if let Err(error) = self.store.abort_multipart(key, upload_id).await {
+            // The bucket's lifecycle rule aborts incomplete uploads after a day; note it.
+            tracing::warn!(event = "multipart_abort_failed", error = %error);
+        }
+    }
+
+    /// Streams every part from the download into its UploadPart while the bytes arrive, so
+    /// memory holds a few chunks per part whatever the part size. Needs the size up front (Meta
+    /// declares `file_size`): each part's length is announced when its upload starts.
+    async fn stream_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        mut download: Download,
+        expected: Option<[u8; 32]>,
+        declared: u64,
+    ) -> Result<(Vec<UploadedPart>, [u8; 32], u64), AttemptError> {
+        let mut in_flight = FuturesUnordered::new();
+        let mut done: Vec<UploadedPart> = Vec::new();
+        let fed = self
+            .feed_parts(
+                key,
+                upload_id,
+                &mut download,
+                declared,
+                &mut in_flight,
+                &mut done,
+            )
+            .await;
+        // Every part task ends before we return, so an abort never races a part upload.
+        let mut part_failure = None;
+        while let Some(joined) = in_flight.next().await {
+            match joined_part(joined) {
+                Ok(part) => done.push(part),
+                Err(error) => {
+                    part_failure.get_or_insert(error);
+                }
+            }
+        }
+        let hasher = fed?;
+        if let Some(error) = part_failure {
+            return Err(error);
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        if expected.is_some_and(|e| e != digest) {
+            return Err(AttemptError::Sha256Mismatch);
+        }
+        done.sort_by_key(|p| p.part_number);
+        Ok((done, digest, declared))
+    }
+
+    /// Reads the download and hands each part's share to its own upload task; returns the
+    /// whole-file hasher once exactly `declared` bytes went through and nothing followed.
+    async fn feed_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        download: &mut Download,
+        declared: u64,
+        in_flight: &mut FuturesUnordered<PartTask>,
+        done: &mut Vec<UploadedPart>,
+    ) -> Result<Sha256, AttemptError> {
+        let mut hasher = Sha256::new();
+        let mut carry = Bytes::new();
+        let mut offset: u64 = 0;
+        let mut part_number: i32 = 0;
+        while offset < declared {
+            // Bounded parts in flight: the one being fed plus those awaiting S3's answer.
+            while in_flight.len() >= PARTS_IN_FLIGHT {
+                if let Some(joined) = in_flight.next().await {
+                    done.push(joined_part(joined)?);
+                }
+            }
+            let length = (declared - offset).min(PART_SIZE as u64);
+            part_number += 1;
+            let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_BUFFERED_PER_PART);
+            let (store, task_key, task_upload_id) =
+                (self.store.clone(), key.to_owned(), upload_id.to_owned());
+            let number = part_number;
+            in_flight.push(tokio::spawn(async move {
+                store
+                    .upload_part_stream(
+                        &task_key,
+                        &task_upload_id,
+                        number,
+                        PartStream { length, chunks },
+                    )
+                    .await
+            }));
+            let mut sent: u64 = 0;
+            while sent < length {
+                let mut chunk = if carry.is_empty() {
+                    match download.body.next().await {
+                        Some(chunk) => {
+                            let chunk = chunk.map_err(AttemptError::Graph)?;
+                            hasher.update(&chunk);
+                            chunk
+                        }
+                        // Dropping the sender fails the part: it announced more bytes.
+                        None => return Err(AttemptError::Truncated),
+                    }
+                } else {
+                    std::mem::take(&mut carry)
+                };
+                let take = (length - sent).min(chunk.len() as u64) as usize;
+                let piece = chunk.split_to(take);
+                carry = chunk;
+                sent += take as u64;
+                if sender.send(piece).await.is_err() {
+                    // The part's upload already failed; its task reports why.
+                    return Err(part_error(in_flight).await);
+                }
+            }
+            offset += length;
+        }
+        if !carry.is_empty() {
+            return Err(AttemptError::TooLarge);
+        }
+        while let Some(chunk) = download.body.next().await {
+            if !chunk.map_err(AttemptError::Graph)?.is_empty() {
+                return Err(AttemptError::TooLarge);
+            }
+        }
+        Ok(hasher)
+    }
+
+    /// Size unknown (no `file_size`, chunked download): parts are buffered, since a part's
+    /// length must be known when its upload starts.
+    async fn upload_buffered_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        mut download: Download,
+        expected: Option<[u8; 32]>,
+    ) -> Result<(Vec<UploadedPart>, [u8; 32], u64), AttemptError> {
+        let cap = MAX_MEDIA_BYTES;
+        let mut hasher = Sha256::new();
+        let mut received: u64 = 0;
+        // One exactly-sized buffer per part (no growth, no shared tails): memory is the parts in
+        // flight plus the one being filled, whatever the file size.
+        let mut part: Vec<u8> = Vec::with_capacity(PART_SIZE);
+        let mut part_number = 0;
+        // Uploads run as tasks so they progress while the download is read.
+        let mut in_flight: FuturesUnordered<
+            tokio::task::JoinHandle<Result<UploadedPart, PortError>>,
+        > = FuturesUnordered::new();
+        let mut done: Vec<UploadedPart> = Vec::new();
+
+        let mut finished = false;
+        while !finished {
+            let mut chunk = match download.body.next().await {
+                Some(chunk) => {
+                    let chunk = chunk.map_err(AttemptError::Graph)?;
+                    received += chunk.len() as u64;
+                    if received > cap {
+                        return Err(AttemptError::TooLarge);
+                    }
+                    hasher.update(&chunk);
+                    chunk
+                }
+                None => {
+                    finished = true;
+                    Bytes::new()
+                }
+            };
+            loop {
+                let take = (PART_SIZE - part.len()).min(chunk.len());
+                part.extend_from_slice(&chunk.split_to(take));
+                if part.len() == PART_SIZE || (finished && !part.is_empty()) {
+                    let next = if finished { 0 } else { PART_SIZE };
+                    let body = Bytes::from(std::mem::replace(&mut part, Vec::with_capacity(next)));
+                    part_number += 1;
+                    if in_flight.len() >= PARTS_IN_FLIGHT {
+                        if let Some(joined) = in_flight.next().await {
+                            done.push(joined_part(joined)?);
+                        }
+                    }
+                    let (store, key, upload_id) =
+                        (self.store.clone(), key.to_owned(), upload_id.to_owned());
+                    in_flight.push(tokio::spawn(async move {
+                        store.upload_part(&key, &upload_id, part_number, body).await
+                    }));
+                }
+                if chunk.is_empty() {
+                    break;
+                }
+            }
+        }
+        while let Some(joined) = in_flight.next().await {
+            done.push(joined_part(joined)?);
+        }
+        if received == 0 {
+            return Err(AttemptError::Truncated);
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        if expected.is_some_and(|e| e != digest) {
+            return Err(AttemptError::Sha256Mismatch);
+        }
+        done.sort_by_key(|p| p.part_number);
+        Ok((done, digest, received))
+    }
+}
+
+/// A part upload running as its own task.
+type PartTask = tokio::task::JoinHandle<Result<UploadedPart, PortError>>;
+
+/// The first failure among the part tasks (one of them stopped reading its bytes).
+async fn part_error(in_flight: &mut FuturesUnordered<PartTask>) -> AttemptError {
+    while let Some(joined) = in_flight.next().await {
+        if let Err(error) = joined_part(joined) {
+            return error;
+        }
+    }
+    AttemptError::Store(PortError::Failed {
+        service: "s3",
+        detail: "a part upload stopped reading".to_owned(),
+    })
+}
+
+/// A finished part-upload task: its part, or why it failed (a panicked task counts as a store
+/// failure; the upload is then aborted).
+fn joined_part(
+    joined: Result<Result<UploadedPart, PortError>, tokio::task::JoinError>,
+) -> Result<UploadedPart, AttemptError> {
+    match joined {
+        Ok(result) => result.map_err(AttemptError::Store),
+        Err(_) => Err(AttemptError::Store(PortError::Failed {
+            service: "s3",
+            detail: "part upload task failed".to_owned(),
+        })),
+    }
+}

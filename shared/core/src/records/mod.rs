@@ -1,0 +1,167 @@
+//! The item vocabulary of the records table: keys, kinds, media states, the journal's key scheme.
+//! Nothing here knows DynamoDB; the adapter maps these to items.
+
+use crate::media::MediaJob;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The kinds of item a webhook produces (the `kind` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Message,
+    Status,
+    Error,
+    /// "This journal object holds data of this contact": one per contact and webhook body, so an
+    /// erasure finds every journal object of a contact (a redelivery may arrive in another body
+    /// than the one a record points to). Key `journal.<body digest>` + `contact#<hash>`.
+    JournalLink,
+}
+
+impl RecordKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Message => "message",
+            RecordKind::Status => "status",
+            RecordKind::Error => "error",
+            RecordKind::JournalLink => "journal-link",
+        }
+    }
+}
+
+/// Where a media file is in its life (`media_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaStatus {
+    Pending,
+    Archived,
+    Failed,
+}
+
+impl MediaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaStatus::Pending => "pending",
+            MediaStatus::Archived => "archived",
+            MediaStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(MediaStatus::Pending),
+            "archived" => Some(MediaStatus::Archived),
+            "failed" => Some(MediaStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The media part of a media message record, as first written (`pending`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRef {
+    pub media_id: String,
+    /// image | audio | video | document | sticker
+    pub kind: &'static str,
+    pub mime_type: Option<String>,
+    /// Meta's declared digest, as Meta sent it (base64 or hex).
+    pub declared_sha256: Option<String>,
+    /// Epoch seconds after which Meta no longer serves the media id.
+    pub deadline: i64,
+}
+
+/// One item of the records table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Message id; for value-level errors a synthetic `error.<digest>` id.
+    pub wamid: String,
+    /// Sort key: `message`, `status#<status>` or `error#<n>`.
+    pub sk: String,
+    pub kind: RecordKind,
+    pub received_at: i64,
+    pub expires_at: i64,
+    /// The journal object holding the webhook this record came from.
+    pub journal_key: String,
+    pub waba_id: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub contact_wa_hash: Option<String>,
+    pub contact_user_hash: Option<String>,
+    /// Message type (`type`), for message items.
+    pub message_type: Option<String>,
+    /// Delivery status, for status items.
+    pub status: Option<String>,
+    /// Graph error code, for error items and failed statuses.
+    pub error_code: Option<i64>,
+    /// The element exactly as Meta sent it (keeps unknown types and fields).
+    pub raw: String,
+    pub media: Option<MediaRef>,
+}
+
+impl Record {
+    /// The media job for a media message, `None` for other records.
+    pub fn media_job(&self) -> Option<MediaJob> {
+        let media = self.media.as_ref()?;
+        Some(MediaJob {
+            wamid: self.wamid.clone(),
+            media_id: media.media_id.clone(),
+            media_kind: media.kind.to_owned(),
+            mime_type: media.mime_type.clone(),
+            sha256: media.declared_sha256.clone(),
+            phone_number_id: self.phone_number_id.clone(),
+            received_at: self.received_at,
+        })
+    }
+}
+
+/// The content-addressed journal key of a body: a redelivery of the same bytes maps to the same
+/// object. Bodies that do not parse live under `journal/unparsed/` so they can be found and
+/// replayed after a fix.
+pub fn journal_key(body_sha256_hex: &str, parsed: bool) -> String {
+    if parsed {
+        format!("journal/{body_sha256_hex}.json")
+    } else {
+        format!("journal/unparsed/{body_sha256_hex}.json")
+    }
+}
+
+/// Lowercase hex SHA-256 of a body.
+pub fn body_sha256_hex(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// `kind` of the tombstone left in place of an erased record: the webhook's conditional puts then
+/// cannot recreate it from a redelivery, and the media fetcher treats it as a record gone.
+pub const TOMBSTONE_KIND: &str = "erased";
+/// `kind` of journal-link items.
+pub const JOURNAL_LINK_KIND: &str = crate::records::RecordKind::JournalLink.as_str();
+/// The key of a records-table item.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemKey {
+    pub wamid: String,
+    pub sk: String,
+}
+
+/// A records-table item as plain JSON (strings, numbers, lists, maps): what the domain reads
+/// without knowing DynamoDB.
+pub type Item = Map<String, Value>;
+
+/// A string attribute of an item.
+pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+/// A whole-number attribute of an item.
+pub fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(Value::as_i64)
+}
+
+/// The audit's stand-in for an item key: a truncated SHA-256, enough to correlate entries,
+/// not to recover the message id.
+pub fn hashed_key(key: &ItemKey) -> String {
+    let digest = Sha256::new()
+        .chain_update(key.wamid.as_bytes())
+        .chain_update([0u8])
+        .chain_update(key.sk.as_bytes())
+        .finalize();
+    hex::encode(&digest[..8])
+}
