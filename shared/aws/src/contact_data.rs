@@ -359,14 +359,9 @@ impl JournalObjects for S3JournalObjects {
         let Some(output) = crate::s3::get_if_present(&self.client, &self.bucket, key).await? else {
             return Ok(None);
         };
-        let body = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| PortError::Unavailable {
-                service: "s3",
-                detail: format!("reading the journal object: {e}"),
-            })?;
+        let body = output.body.collect().await.map_err(|e| {
+            PortError::unavailable("s3", "reading the journal object").caused_by(&e)
+        })?;
         Ok(Some(body.into_bytes().to_vec()))
     }
 
@@ -411,10 +406,7 @@ impl ObjectSource for S3ObjectSource {
             match body.next().await {
                 Some(Ok(chunk)) => Some((Ok(chunk), Some(body))),
                 Some(Err(e)) => Some((
-                    Err(PortError::Unavailable {
-                        service: "s3",
-                        detail: format!("reading an object: {e}"),
-                    }),
+                    Err(PortError::unavailable("s3", "reading an object").caused_by(&e)),
                     None,
                 )),
                 None => None,

@@ -55,10 +55,8 @@ fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Option<String> {
 }
 
 fn decode_cursor(cursor: &str) -> Result<HashMap<String, AttributeValue>, PortError> {
-    let cursor: Cursor = serde_json::from_str(cursor).map_err(|_| PortError::Failed {
-        service: "dynamodb",
-        detail: "malformed sweep cursor".to_owned(),
-    })?;
+    let cursor: Cursor = serde_json::from_str(cursor)
+        .map_err(|_| PortError::failed("dynamodb", "malformed sweep cursor"))?;
     Ok(HashMap::from([
         ("wamid".to_owned(), AttributeValue::S(cursor.wamid)),
         ("sk".to_owned(), AttributeValue::S(cursor.sk)),

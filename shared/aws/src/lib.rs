@@ -28,7 +28,7 @@ pub mod sqs;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use wavault_core::error::PortError;
+use wavault_core::error::{redact, PortError};
 
 /// Classifies an SDK error into a [`PortError`] without leaking request contents: throttling,
 /// timeouts and 5xx are `Unavailable`, the rest `Failed`.
@@ -67,16 +67,18 @@ where
         || code == "InternalError"
         || code == "ServiceUnavailable"
         || code == "SlowDown";
+    // A service's message can echo what the request held (an attribute value, a key): redacted like the cause.
     let detail = if message.is_empty() {
         code
     } else {
-        format!("{code}: {message}")
+        format!("{code}: {}", redact(&message))
     };
-    if transient {
-        PortError::Unavailable { service, detail }
+    let classified = if transient {
+        PortError::unavailable(service, detail)
     } else {
-        PortError::Failed { service, detail }
-    }
+        PortError::failed(service, detail)
+    };
+    classified.caused_by(error)
 }
 
 #[cfg(test)]
@@ -108,6 +110,11 @@ mod tests {
             }
             other => panic!("expected Failed, got {other:?}"),
         }
+        let denied = classify("s3", &head_error(403));
+        assert!(
+            std::error::Error::source(&denied).is_some(),
+            "the SDK error stays reachable as the (redacted) source"
+        );
         match classify("s3", &head_error(503)) {
             PortError::Unavailable { detail, .. } => {
                 assert!(detail.contains("HTTP 503"), "{detail}")

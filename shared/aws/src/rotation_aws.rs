@@ -142,9 +142,8 @@ fn value(
     };
     let text = output
         .secret_string()
-        .ok_or_else(|| PortError::Failed {
-            service: SERVICE,
-            detail: format!("secret {secret_id} has no SecretString"),
+        .ok_or_else(|| {
+            PortError::failed(SERVICE, format!("secret {secret_id} has no SecretString"))
         })?
         .to_owned();
     Ok(Some(VersionValue {

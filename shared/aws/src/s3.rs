@@ -220,10 +220,7 @@ impl MediaStore for S3MediaStore {
         output
             .upload_id()
             .map(str::to_owned)
-            .ok_or_else(|| PortError::Failed {
-                service: "s3",
-                detail: "CreateMultipartUpload returned no upload id".to_owned(),
-            })
+            .ok_or_else(|| PortError::failed("s3", "CreateMultipartUpload returned no upload id"))
     }
 
     async fn upload_part(

@@ -28,13 +28,12 @@ impl SecretSource for SecretsManagerSource {
             .send()
             .await
             .map_err(|e| classify("secretsmanager", &e))?;
-        output
-            .secret_string()
-            .map(str::to_owned)
-            .ok_or_else(|| PortError::Failed {
-                service: "secretsmanager",
-                detail: format!("secret {secret_id} has no SecretString"),
-            })
+        output.secret_string().map(str::to_owned).ok_or_else(|| {
+            PortError::failed(
+                "secretsmanager",
+                format!("secret {secret_id} has no SecretString"),
+            )
+        })
     }
 }
 

@@ -25,10 +25,8 @@ impl SqsJobQueue {
     async fn send_batch(&self, jobs: &[MediaJob]) -> Result<(), PortError> {
         let mut pending: Vec<(usize, String)> = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
-            let body = serde_json::to_string(job).map_err(|e| PortError::Failed {
-                service: "sqs",
-                detail: format!("job serialisation: {e}"),
-            })?;
+            let body = serde_json::to_string(job)
+                .map_err(|e| PortError::failed("sqs", format!("job serialisation: {e}")))?;
             pending.push((index, body));
         }
         for _attempt in 0..=ENTRY_RETRIES {
@@ -39,10 +37,7 @@ impl SqsJobQueue {
                         .id(index.to_string())
                         .message_body(body.clone())
                         .build()
-                        .map_err(|e| PortError::Failed {
-                            service: "sqs",
-                            detail: format!("batch entry: {e}"),
-                        })
+                        .map_err(|e| PortError::failed("sqs", format!("batch entry: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let output = self
@@ -58,18 +53,18 @@ impl SqsJobQueue {
                 return Ok(());
             }
             if let Some(fault) = failed.iter().find(|f| f.sender_fault()) {
-                return Err(PortError::Failed {
-                    service: "sqs",
-                    detail: format!("entry rejected: {}", fault.code()),
-                });
+                return Err(PortError::failed(
+                    "sqs",
+                    format!("entry rejected: {}", fault.code()),
+                ));
             }
             let failed_ids: Vec<&str> = failed.iter().map(|f| f.id()).collect();
             pending.retain(|(index, _)| failed_ids.contains(&index.to_string().as_str()));
         }
-        Err(PortError::Unavailable {
-            service: "sqs",
-            detail: format!("{} entries still failing after retries", pending.len()),
-        })
+        Err(PortError::unavailable(
+            "sqs",
+            format!("{} entries still failing after retries", pending.len()),
+        ))
     }
 }
 

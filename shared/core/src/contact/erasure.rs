@@ -249,10 +249,10 @@ impl Eraser {
                 },
             }
         }
-        Err(PortError::Failed {
-            service: "dynamodb",
-            detail: "record kept changing during erasure; run the erasure again".to_owned(),
-        })
+        Err(PortError::failed(
+            "dynamodb",
+            "record kept changing during erasure; run the erasure again",
+        ))
     }
 
     /// The audit entry: a structured log line and EMF metrics, counts and a pseudonymous id only.

@@ -608,10 +608,7 @@ async fn part_error(in_flight: &mut FuturesUnordered<PartTask>) -> AttemptError 
             return error;
         }
     }
-    AttemptError::Store(PortError::Failed {
-        service: "s3",
-        detail: "a part upload stopped reading".to_owned(),
-    })
+    AttemptError::Store(PortError::failed("s3", "a part upload stopped reading"))
 }
 
 /// A finished part-upload task: its part, or why it failed (a panicked task counts as a store
@@ -621,9 +618,9 @@ fn joined_part(
 ) -> Result<UploadedPart, AttemptError> {
     match joined {
         Ok(result) => result.map_err(AttemptError::Store),
-        Err(_) => Err(AttemptError::Store(PortError::Failed {
-            service: "s3",
-            detail: "part upload task failed".to_owned(),
-        })),
+        Err(_) => Err(AttemptError::Store(PortError::failed(
+            "s3",
+            "part upload task failed",
+        ))),
     }
 }

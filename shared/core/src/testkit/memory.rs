@@ -13,10 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 fn unavailable(service: &'static str) -> PortError {
-    PortError::Unavailable {
-        service,
-        detail: "injected failure".to_owned(),
-    }
+    PortError::unavailable(service, "injected failure")
 }
 
 /// Journal objects by key.
@@ -166,10 +163,7 @@ impl SecretSource for MemorySecrets {
             .map_err(|_| unavailable("secretsmanager"))?
             .get(secret_id)
             .cloned()
-            .ok_or_else(|| PortError::Failed {
-                service: "secretsmanager",
-                detail: "secret not found".to_owned(),
-            })
+            .ok_or_else(|| PortError::failed("secretsmanager", "secret not found"))
     }
 }
 

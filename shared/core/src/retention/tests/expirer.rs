@@ -105,10 +105,7 @@ struct Objects {
 impl ArchiveObjects for Objects {
     async fn delete_all_versions(&self, key: &str) -> Result<(), PortError> {
         if self.fail.lock().unwrap().as_deref() == Some(key) {
-            return Err(PortError::Unavailable {
-                service: "s3",
-                detail: "SlowDown".to_owned(),
-            });
+            return Err(PortError::unavailable("s3", "SlowDown"));
         }
         self.deletes.lock().unwrap().push(key.to_owned());
         self.present.lock().unwrap().remove(key);

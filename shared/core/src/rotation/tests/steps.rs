@@ -30,10 +30,7 @@ struct Versions {
 struct MemoryVersions(Mutex<Versions>);
 
 fn crash() -> PortError {
-    PortError::Unavailable {
-        service: "secretsmanager",
-        detail: "injected crash".to_owned(),
-    }
+    PortError::unavailable("secretsmanager", "injected crash")
 }
 
 impl MemoryVersions {
@@ -164,10 +161,10 @@ impl SecretVersions for MemoryVersions {
             if existing == text {
                 return Ok(());
             }
-            return Err(PortError::Failed {
-                service: "secretsmanager",
-                detail: "ResourceExistsException".to_owned(),
-            });
+            return Err(PortError::failed(
+                "secretsmanager",
+                "ResourceExistsException",
+            ));
         }
         for (_, stages) in s.versions.values_mut() {
             stages.retain(|st| st != AWSPENDING);
@@ -188,10 +185,7 @@ impl SecretVersions for MemoryVersions {
     ) -> Result<(), PortError> {
         self.check(true)?;
         let mut s = self.lock();
-        let invalid = |detail: &str| PortError::Failed {
-            service: "secretsmanager",
-            detail: detail.to_owned(),
-        };
+        let invalid = |detail: &str| PortError::failed("secretsmanager", detail.to_owned());
         if let Some(from) = remove_from {
             let (_, stages) = s
                 .versions
