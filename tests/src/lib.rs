@@ -21,6 +21,7 @@ pub mod iam;
 pub mod lambda_emulator;
 pub mod local_stack;
 pub mod media_stack;
+pub mod meta_ids;
 pub mod moto;
 mod process;
 mod proxy;
