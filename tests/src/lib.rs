@@ -23,6 +23,7 @@ pub mod local_stack;
 pub mod media_stack;
 pub mod meta_ids;
 pub mod moto;
+pub mod privacy;
 mod process;
 mod proxy;
 pub mod rotation_stack;
