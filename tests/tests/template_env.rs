@@ -1,38 +1,90 @@
 //! Every environment variable a function reads is set on it in `infra/template.yaml`, and every variable the
 //! template sets is read.
 //!
-//! "What a function reads" comes from the code, twice over: each function's `main.rs` loads exactly one config
-//! (found in its source below), and each config declares the variables it reads as a constant that a unit test
-//! in `shared/core/src/config.rs` checks against what its `from_lookup` really asks for. Nothing here lists variables.
+//! "What a function reads" comes from the code, twice over: each function's `main.rs` loads exactly one settings
+//! type (found in its source below), and each settings type declares the variables it reads as `VARIABLES`, the
+//! union of its sections' lists (`shared/core/src/config/`); the first test here checks that its `from_lookup`
+//! asks for exactly those names. Nothing here lists variables.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
-use wavault_core::config::{Config, ExpirerConfig, RotatorConfig};
+use wavault_core::config::{
+    ConfigError, MediaFetcherSettings, TokenRotatorSettings, TtlExpirerSettings, WebhookSettings,
+};
 use wavault_tests::template::Template;
 use wavault_tests::workspace_root;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Read by the code but set only locally (an emulator endpoint, the fake Graph API's media host): declared
-/// beside the configs in `shared/core/src/config.rs`.
+/// beside the settings in `shared/core/src/config.rs`.
 const LOCAL_ONLY: &[&str] = wavault_core::config::LOCAL_ONLY_VARIABLES;
 
-/// The ways a function's `main` loads its configuration, and the variables each reads.
-const CONFIG_LOADS: &[(&str, &[&str])] = &[
+/// Loads a settings type through a lookup, keeping only whether it succeeded.
+type Load = fn(&dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError>;
+
+/// The way each function's `main` loads its settings, the variables that type declares, and its loader.
+const SETTINGS_LOADS: &[(&str, &[&str], Load)] = &[
     (
-        "Config::from_env_for(Config::WEBHOOK_VARIABLES)",
-        Config::WEBHOOK_VARIABLES,
+        "WebhookSettings::from_env()",
+        WebhookSettings::VARIABLES,
+        |lookup| WebhookSettings::from_lookup(lookup).map(drop),
     ),
     (
-        "Config::from_env_for(Config::MEDIA_FETCHER_VARIABLES)",
-        Config::MEDIA_FETCHER_VARIABLES,
+        "MediaFetcherSettings::from_env()",
+        MediaFetcherSettings::VARIABLES,
+        |lookup| MediaFetcherSettings::from_lookup(lookup).map(drop),
     ),
-    ("Config::from_env()", Config::VARIABLES),
-    ("RotatorConfig::from_env()", RotatorConfig::VARIABLES),
-    ("ExpirerConfig::from_env()", ExpirerConfig::VARIABLES),
+    (
+        "TokenRotatorSettings::from_env()",
+        TokenRotatorSettings::VARIABLES,
+        |lookup| TokenRotatorSettings::from_lookup(lookup).map(drop),
+    ),
+    (
+        "TtlExpirerSettings::from_env()",
+        TtlExpirerSettings::VARIABLES,
+        |lookup| TtlExpirerSettings::from_lookup(lookup).map(drop),
+    ),
 ];
+
+/// A value every variable accepts (URLs where a URL is expected, whole days, ...), for [`asked_for`].
+fn valid_value(name: &str) -> &'static str {
+    match name {
+        "MEDIA_QUEUE_URL" | "MEDIA_DLQ_URL" | "GRAPH_API_BASE_URL" | "AWS_ENDPOINT_URL" => {
+            "http://127.0.0.1:1/x"
+        }
+        "GRAPH_API_VERSION" => "v23.0",
+        "RETENTION_DAYS" | "MEDIA_DEADLINE_DAYS" => "7",
+        "ROTATION_STRATEGY" => "exchange",
+        "PHONE_NUMBER_ID" => "123",
+        _ => "value",
+    }
+}
+
+/// The names `load` asks its lookup for, given a valid value for every name.
+fn asked_for(load: Load) -> Result<BTreeSet<String>, ConfigError> {
+    let asked = RefCell::new(BTreeSet::new());
+    load(&|name: &str| {
+        asked.borrow_mut().insert(name.to_owned());
+        Some(valid_value(name).to_owned())
+    })?;
+    Ok(asked.into_inner())
+}
+
+/// The declared lists are what the settings really read, so the template check below compares the template
+/// with the code and not with a list that could drift from it.
+#[test]
+fn each_settings_type_asks_for_exactly_the_variables_it_declares() -> TestResult {
+    for (call, variables, load) in SETTINGS_LOADS {
+        let declared: BTreeSet<String> = variables.iter().map(|v| v.to_string()).collect();
+        assert_eq!(declared.len(), variables.len(), "{call}: a variable twice");
+        assert_eq!(asked_for(*load)?, declared, "{call}");
+    }
+    Ok(())
+}
 
 /// Every `.rs` file under `dir`, except unit-test folders.
 fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
@@ -57,17 +109,17 @@ fn variables_read_by(binary: &str) -> Result<BTreeSet<String>, String> {
     let mut loads = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        // Reading the environment anywhere but through a config would escape this check.
+        // Reading the environment anywhere but through settings would escape this check.
         if text.contains("env::var") {
             return Err(format!(
-                "{} reads the environment directly: go through a config in shared/core/src/config.rs",
+                "{} reads the environment directly: go through its settings in shared/core/src/config/",
                 file.display()
             ));
         }
         let compact: String = text.split_whitespace().collect();
-        for (call, variables) in CONFIG_LOADS {
+        for (call, variables, _) in SETTINGS_LOADS {
             let pattern: String = call.split_whitespace().collect();
-            // `RotatorConfig::from_env()` must not count as `Config::from_env()`: whole paths only.
+            // A name that ends another's (`XSettings::from_env()`) must not count: whole paths only.
             let whole = compact.match_indices(&pattern).any(|(at, _)| {
                 !compact[..at]
                     .chars()
@@ -82,16 +134,16 @@ fn variables_read_by(binary: &str) -> Result<BTreeSet<String>, String> {
     match loads.as_slice() {
         [(_, variables)] => Ok(variables.iter().map(|v| v.to_string()).collect()),
         [] => Err(format!(
-            "{} loads none of the known configs ({})",
+            "{} loads none of the known settings ({})",
             dir.display(),
-            CONFIG_LOADS
+            SETTINGS_LOADS
                 .iter()
-                .map(|(c, _)| *c)
+                .map(|(c, _, _)| *c)
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
         more => Err(format!(
-            "{} loads more than one config: {:?}",
+            "{} loads more than one settings type: {:?}",
             dir.display(),
             more.iter().map(|(c, _)| *c).collect::<Vec<_>>()
         )),

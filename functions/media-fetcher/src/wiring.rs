@@ -1,19 +1,34 @@
-//! The media archiver and the media sweep wired to AWS (DynamoDB, S3, SQS, the Meta secret) and the Graph API.
+//! The media archiver and the media sweep wired to AWS (DynamoDB, S3, SQS, the Meta secret) and the Graph API,
+//! and the process set-up the fetcher needs before any of it (the allocator).
 
 use std::sync::Arc;
 
 use crate::invocation::Services;
-use aws_config::SdkConfig;
+use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
 use wavault_aws::{dynamodb, s3, secretsmanager, sqs};
 use wavault_core::clock::{Clock, SystemClock};
-use wavault_core::config::Config;
+use wavault_core::config::MediaFetcherSettings;
 use wavault_core::media::Archiver;
 use wavault_core::media::DeadLetters;
 use wavault_core::media::MediaSweep;
-use wavault_core::metrics::Metrics;
+use wavault_core::metrics::{EmfMetrics, Metrics};
 use wavault_graph::{GraphClientBuildError, HttpGraphClient};
 
-/// The clients the media fetcher uses, built once at init.
+/// Part buffers are 8 MiB; glibc's adaptive mmap threshold would otherwise move them onto the
+/// heap after the first free, where fragmentation makes RSS grow with the file size. Fixed
+/// thresholds keep every part buffer mmapped (returned to the OS when freed) and arenas few.
+// The one unsafe call of the workspace: libc's mallopt has no safe wrapper.
+#[allow(unsafe_code)]
+pub fn bound_allocator() {
+    // SAFETY: mallopt only adjusts allocator parameters; called once before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// The clients the media fetcher uses (all four: the archiver's DynamoDB, S3 and Secrets Manager,
+/// the sweep's and the retries' SQS), built once at init.
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
@@ -22,14 +37,21 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(sdk: &SdkConfig) -> Self {
+    /// Every call gives up inside the 300 s Lambda timeout ([`AwsTimeouts::MEDIA_FETCHER`]).
+    pub async fn load(settings: &MediaFetcherSettings) -> Self {
+        let sdk = load_sdk_config(AwsTimeouts::MEDIA_FETCHER, &settings.aws).await;
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            s3: wavault_aws::sdk::s3_client(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            secretsmanager: aws_sdk_secretsmanager::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            s3: wavault_aws::sdk::s3_client(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
         }
     }
+}
+
+/// The function's EMF metrics, in the stack's namespace.
+pub fn metrics(settings: &MediaFetcherSettings) -> Arc<EmfMetrics> {
+    Arc::new(EmfMetrics::new("media-fetcher").with_namespace(settings.metrics.namespace.clone()))
 }
 
 /// Postpones a retried job's next delivery (SQS ChangeMessageVisibility on the media queue).
@@ -47,45 +69,45 @@ impl crate::sqs::Postpone for SqsPostpone {
 
 /// Wires everything the fetcher's invocations use.
 pub fn services(
-    config: &Config,
+    settings: &MediaFetcherSettings,
     clients: &Clients,
     metrics: Arc<dyn Metrics>,
 ) -> Result<Services, GraphClientBuildError> {
     Ok(Services {
-        archiver: archiver_service(config, clients, metrics.clone())?,
-        sweep: media_sweep_service(config, clients, metrics),
+        archiver: archiver_service(settings, clients, metrics.clone())?,
+        sweep: media_sweep_service(settings, clients, metrics),
         postpone: Box::new(SqsPostpone(sqs::SqsJobQueue::new(
             clients.sqs.clone(),
-            config.media_queue_url.clone(),
+            settings.queue.url.clone(),
         ))),
     })
 }
 
 /// Wires the media archiver.
 pub fn archiver_service(
-    config: &Config,
+    settings: &MediaFetcherSettings,
     clients: &Clients,
     metrics: Arc<dyn Metrics>,
 ) -> Result<Archiver, GraphClientBuildError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(Archiver {
         graph: Arc::new(HttpGraphClient::with_download_hosts(
-            &config.graph_api_base_url,
-            &config.graph_api_version,
-            &config.media_download_hosts,
+            &settings.graph.base_url,
+            &settings.graph.version,
+            &settings.download_hosts.hosts,
         )?),
         store: Arc::new(s3::S3MediaStore::new(
             clients.s3.clone(),
-            config.archive_bucket.clone(),
-            config.kms_key_id.clone(),
+            settings.archive.name.clone(),
+            settings.encryption.kms_key_id.clone(),
         )),
         records: Arc::new(dynamodb::DynamoRecordStore::new(
             clients.dynamodb.clone(),
-            config.records_table.clone(),
+            settings.records.name.clone(),
         )),
         meta_secret: secretsmanager::meta_secret_cache(
             &clients.secretsmanager,
-            &config.meta_secret_id,
+            &settings.meta_secret.id,
             clock.clone(),
             metrics.clone(),
         ),
@@ -96,22 +118,22 @@ pub fn archiver_service(
 
 /// Wires the media sweep.
 pub fn media_sweep_service(
-    config: &Config,
+    settings: &MediaFetcherSettings,
     clients: &Clients,
     metrics: Arc<dyn Metrics>,
 ) -> MediaSweep {
     let records = Arc::new(dynamodb::DynamoRecordStore::new(
         clients.dynamodb.clone(),
-        config.records_table.clone(),
+        settings.records.name.clone(),
     ));
     MediaSweep {
         index: records.clone(),
         queue: Arc::new(sqs::SqsJobQueue::new(
             clients.sqs.clone(),
-            config.media_queue_url.clone(),
+            settings.queue.url.clone(),
         )),
         records,
-        dead_letters: config.media_dlq_url.clone().map(|url| {
+        dead_letters: settings.dead_letters.url.clone().map(|url| {
             Arc::new(sqs::SqsDeadLetters::new(clients.sqs.clone(), url)) as Arc<dyn DeadLetters>
         }),
         clock: Arc::new(SystemClock),

@@ -15,7 +15,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wavault_core::config::RotatorConfig;
+use wavault_core::config::TokenRotatorSettings;
 use wavault_core::rotation::{RotationOutcome, RotationRequest, RotationStep, Rotator};
 
 /// One invocation's event. Serde tries the variants in this order: a rotation step needs `Step`,
@@ -107,10 +107,10 @@ impl std::error::Error for EventError {}
 /// The request an event makes; `invocation_id` seeds the version id of a scheduled rotation.
 pub fn request(
     event: &Invocation,
-    config: &RotatorConfig,
+    settings: &TokenRotatorSettings,
     invocation_id: &str,
 ) -> Result<RotationRequest, EventError> {
-    let secret_id = config.meta_secret_id.clone();
+    let secret_id = settings.meta_secret.id.clone();
     let rotate = || RotationRequest::Rotate {
         secret_id: secret_id.clone(),
         fresh_version_id: fresh_version_id(invocation_id),
@@ -212,10 +212,10 @@ pub fn response(outcome: &RotationOutcome) -> Value {
 /// One invocation.
 pub async fn handle(
     rotator: &Rotator,
-    config: &RotatorConfig,
+    settings: &TokenRotatorSettings,
     event: LambdaEvent<Invocation>,
 ) -> Result<Value, Error> {
-    let request = match request(&event.payload, config, &event.context.request_id) {
+    let request = match request(&event.payload, settings, &event.context.request_id) {
         Ok(request) => request,
         Err(error) => {
             tracing::error!(event = "rotation_event_refused", error = %error);

@@ -8,21 +8,19 @@ mod wiring;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
-use wavault_core::config::RotatorConfig;
-use wavault_core::metrics::EmfMetrics;
+use wavault_core::config::TokenRotatorSettings;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Arc::new(RotatorConfig::from_env()?);
-    let sdk = load_sdk_config(AwsTimeouts::TOKEN_ROTATOR).await;
-    let metrics =
-        Arc::new(EmfMetrics::new("token-rotator").with_namespace(config.metrics_namespace.clone()));
-    let rotator = Arc::new(wiring::rotator_service(&config, &sdk, metrics.clone())?);
+    let settings = Arc::new(TokenRotatorSettings::from_env()?);
+    let sdk = load_sdk_config(AwsTimeouts::TOKEN_ROTATOR, &settings.aws).await;
+    let metrics = wiring::metrics(&settings);
+    let rotator = Arc::new(wiring::rotator_service(&settings, &sdk, metrics.clone())?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<event::Invocation>| {
-        let (rotator, config, metrics) = (rotator.clone(), config.clone(), metrics.clone());
+        let (rotator, settings, metrics) = (rotator.clone(), settings.clone(), metrics.clone());
         async move {
-            let result = event::handle(&rotator, &config, event).await;
+            let result = event::handle(&rotator, &settings, event).await;
             wavault_core::metrics::Metrics::flush(metrics.as_ref());
             result
         }

@@ -10,17 +10,15 @@ mod wiring;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
-use wavault_core::config::ExpirerConfig;
-use wavault_core::metrics::EmfMetrics;
+use wavault_core::config::TtlExpirerSettings;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = ExpirerConfig::from_env()?;
-    let sdk = load_sdk_config(AwsTimeouts::TTL_EXPIRER).await;
-    let metrics =
-        Arc::new(EmfMetrics::new("ttl-expirer").with_namespace(config.metrics_namespace.clone()));
-    let expirer = Arc::new(wiring::expirer_service(&config, &sdk, metrics.clone()));
+    let settings = TtlExpirerSettings::from_env()?;
+    let sdk = load_sdk_config(AwsTimeouts::TTL_EXPIRER, &settings.aws).await;
+    let metrics = wiring::metrics(&settings);
+    let expirer = Arc::new(wiring::expirer_service(&settings, &sdk, metrics.clone()));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<invocation::Invocation>| {
             let (expirer, metrics) = (expirer.clone(), metrics.clone());

@@ -6,19 +6,17 @@ mod wiring;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
-use wavault_core::config::Config;
-use wavault_core::metrics::EmfMetrics;
+use wavault_core::config::WebhookSettings;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env_for(Config::WEBHOOK_VARIABLES)?;
+    let settings = WebhookSettings::from_env()?;
     // Every AWS call gives up well inside the 10 s Lambda timeout (AwsTimeouts::WEBHOOK), and
     // the handler answers before the deadline whatever the sum (http::handle_within).
-    let sdk = load_sdk_config(AwsTimeouts::WEBHOOK).await;
-    let metrics =
-        Arc::new(EmfMetrics::new("webhook").with_namespace(config.metrics_namespace.clone()));
-    let ingest = Arc::new(wiring::ingest_service(&config, &sdk, metrics.clone()));
+    let sdk = load_sdk_config(AwsTimeouts::WEBHOOK, &settings.aws).await;
+    let metrics = wiring::metrics(&settings);
+    let ingest = Arc::new(wiring::ingest_service(&settings, &sdk, metrics.clone()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<http::HttpEvent>| {
         let (ingest, metrics) = (ingest.clone(), metrics.clone());
         async move {

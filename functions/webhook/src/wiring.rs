@@ -5,15 +5,25 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use wavault_aws::{dynamodb, s3, secretsmanager, sqs};
 use wavault_core::clock::{Clock, SystemClock};
-use wavault_core::config::Config;
+use wavault_core::config::WebhookSettings;
 use wavault_core::ingest::Ingest;
-use wavault_core::metrics::Metrics;
+use wavault_core::metrics::{EmfMetrics, Metrics};
 use wavault_core::retention::RetentionPolicy;
 use wavault_core::secrets::SecretSource;
 use wavault_core::secrets::{self, SecretCache};
 
-/// Builds the clients the webhook uses (and only those) and the use case over them.
-pub fn ingest_service(config: &Config, sdk: &SdkConfig, metrics: Arc<dyn Metrics>) -> Ingest {
+/// The function's EMF metrics, in the stack's namespace.
+pub fn metrics(settings: &WebhookSettings) -> Arc<EmfMetrics> {
+    Arc::new(EmfMetrics::new("webhook").with_namespace(settings.metrics.namespace.clone()))
+}
+
+/// Builds the clients the webhook uses (DynamoDB, S3, SQS, Secrets Manager: all four, and only
+/// those) and the use case over them.
+pub fn ingest_service(
+    settings: &WebhookSettings,
+    sdk: &SdkConfig,
+    metrics: Arc<dyn Metrics>,
+) -> Ingest {
     let secrets_client = aws_sdk_secretsmanager::Client::new(sdk);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let source: Arc<dyn SecretSource> = Arc::new(secretsmanager::SecretsManagerSource::new(
@@ -22,20 +32,20 @@ pub fn ingest_service(config: &Config, sdk: &SdkConfig, metrics: Arc<dyn Metrics
     Ingest {
         journal: Arc::new(s3::S3Journal::new(
             wavault_aws::sdk::s3_client(sdk),
-            config.archive_bucket.clone(),
-            config.kms_key_id.clone(),
+            settings.archive.name.clone(),
+            settings.encryption.kms_key_id.clone(),
         )),
         records: Arc::new(dynamodb::DynamoRecordStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
-            config.records_table.clone(),
+            settings.records.name.clone(),
         )),
         queue: Arc::new(sqs::SqsJobQueue::new(
             aws_sdk_sqs::Client::new(sdk),
-            config.media_queue_url.clone(),
+            settings.queue.url.clone(),
         )),
         meta_secret: secretsmanager::meta_secret_cache(
             &secrets_client,
-            &config.meta_secret_id,
+            &settings.meta_secret.id,
             clock.clone(),
             metrics.clone(),
         ),
@@ -44,13 +54,13 @@ pub fn ingest_service(config: &Config, sdk: &SdkConfig, metrics: Arc<dyn Metrics
         contact_hash_key: Arc::new(SecretCache::new(
             source,
             clock.clone(),
-            config.contact_hash_secret_id.clone(),
+            settings.contact_hash_secret.id.clone(),
             i64::MAX,
             secrets::parse_contact_hash_key,
         )),
         clock,
         metrics,
-        retention: RetentionPolicy::days(config.retention_days),
-        media_deadline_days: config.media_deadline_days,
+        retention: RetentionPolicy::days(settings.retention.days),
+        media_deadline_days: settings.media_deadline.days,
     }
 }

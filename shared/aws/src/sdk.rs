@@ -1,9 +1,11 @@
-//! Building the SDK configuration once per Lambda instance, honouring `AWS_ENDPOINT_URL` (emulators).
+//! Building the SDK configuration once per Lambda instance, with the endpoint the settings read from
+//! `AWS_ENDPOINT_URL` (emulators).
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;
+use wavault_core::config::AwsEndpoint;
 
 /// Attempts per AWS call: the SDK backs off exponentially with jitter between them, which is what
 /// absorbs DynamoDB throttling on a 1000-update batch.
@@ -77,14 +79,19 @@ impl AwsTimeouts {
     }
 }
 
-/// Loads the shared SDK configuration (region, credentials, `AWS_ENDPOINT_URL`) with the
-/// function's [`AwsTimeouts`].
-pub async fn load_sdk_config(timeouts: AwsTimeouts) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// Loads the shared SDK configuration (region, credentials) with the function's [`AwsTimeouts`] and
+/// its settings' [`AwsEndpoint`]: the endpoint is set from the settings, so the variable a function
+/// declares is the one its clients use.
+pub async fn load_sdk_config(timeouts: AwsTimeouts, endpoint: &AwsEndpoint) -> SdkConfig {
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(timeouts.config())
-        .load()
-        .await
+        .timeout_config(timeouts.config());
+    match &endpoint.url {
+        Some(url) => loader.endpoint_url(url),
+        None => loader,
+    }
+    .load()
+    .await
 }
 
 /// An S3 client for `config`: path-style addressing whenever an endpoint override is set

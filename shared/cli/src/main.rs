@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use wavault_aws::contact_data::{self, ContactDataConfig};
 use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
+use wavault_core::config::OperatorSettings;
 use wavault_core::contact::{ContactHashes, ContactIds};
 use wavault_core::metrics::Metrics;
 
@@ -184,13 +185,10 @@ async fn run(cli: Cli) -> (Option<Value>, Option<CliError>) {
 }
 
 async fn execute(cli: Cli) -> Result<(Value, Option<String>), CliError> {
-    let config = ContactDataConfig::from_lookup(
-        |name| std::env::var(name).ok(),
-        cli.table.clone(),
-        cli.bucket.clone(),
-    )?;
+    let settings = settings(&cli)?;
+    let config = contact_data_config(&settings);
     let clients = wavault_aws::contact_data::ContactClients::new(
-        &load_sdk_config(AwsTimeouts::OPERATOR).await,
+        &load_sdk_config(AwsTimeouts::OPERATOR, &settings.aws).await,
     );
     let hasher = contact_data::contact_hasher(&clients, &config.contact_hash_secret_id).await?;
     match cli.command {
@@ -235,6 +233,30 @@ async fn execute(cli: Cli) -> Result<(Value, Option<String>), CliError> {
             });
             Ok((summary, incomplete))
         }
+    }
+}
+
+/// The settings from the environment; `--table` and `--bucket`, when given (and not blank), win
+/// over `RECORDS_TABLE` and `ARCHIVE_BUCKET`.
+fn settings(cli: &Cli) -> Result<OperatorSettings, wavault_core::config::ConfigError> {
+    OperatorSettings::from_lookup(|name| {
+        let flag = match name {
+            "RECORDS_TABLE" => cli.table.clone(),
+            "ARCHIVE_BUCKET" => cli.bucket.clone(),
+            _ => None,
+        };
+        flag.filter(|v| !v.trim().is_empty())
+            .or_else(|| std::env::var(name).ok())
+    })
+}
+
+/// What the erasure and export wiring takes (`ContactDataConfig`, in `wavault-aws`).
+fn contact_data_config(settings: &OperatorSettings) -> ContactDataConfig {
+    ContactDataConfig {
+        records_table: settings.records.name.clone(),
+        archive_bucket: settings.archive.name.clone(),
+        contact_hash_secret_id: settings.contact_hash_secret.id.clone(),
+        kms_key_id: settings.encryption.kms_key_id.clone(),
     }
 }
 

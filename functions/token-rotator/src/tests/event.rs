@@ -5,15 +5,16 @@ use wavault_core::rotation::{RotationReport, StepOutcome};
 /// The request a JSON event makes, read as the runtime reads it.
 fn request_for(
     event: &Value,
-    config: &RotatorConfig,
+    config: &TokenRotatorSettings,
     invocation_id: &str,
 ) -> Result<RotationRequest, EventError> {
     let event: Invocation = serde_json::from_value(event.clone()).unwrap();
     request(&event, config, invocation_id)
 }
 
-fn config() -> RotatorConfig {
-    RotatorConfig::from_lookup(|k| (k == "META_SECRET_ID").then(|| "meta-arn".to_owned())).unwrap()
+fn config() -> TokenRotatorSettings {
+    TokenRotatorSettings::from_lookup(|k| (k == "META_SECRET_ID").then(|| "meta-arn".to_owned()))
+        .unwrap()
 }
 
 #[test]
