@@ -1,12 +1,12 @@
 //! The DynamoDB stream edge: a batch of stream records in (`aws_lambda_events`' DynamoDB `Event`),
-//! the TTL removals' old images mapped to what the expiry use case needs, and the partial batch
-//! response out (`DynamoDbEventResponse`, for `ReportBatchItemFailures`).
+//! the TTL removals' old images read as the core's typed items (the records-table codec) and
+//! mapped to what the expiry use case needs, and the partial batch response out
+//! (`DynamoDbEventResponse`, for `ReportBatchItemFailures`).
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use serde_dynamo::AttributeValue;
-use std::collections::HashMap;
-use wavault_core::records::ItemKey;
+use wavault_aws::item_codec;
+use wavault_core::records::StoredItem;
 use wavault_core::retention::{ExpiredItem, Expirer};
 
 /// Who deletes on behalf of the TTL service: only its removals are ours to clean up after (the
@@ -22,29 +22,12 @@ pub fn is_ttl_removal(record: &EventRecord) -> bool {
             .is_some_and(|who| who.type_ == "Service" && who.principal_id == TTL_PRINCIPAL)
 }
 
-/// What cleanup needs from the old image; `None` when the image lacks the key.
+/// What cleanup needs from the old image, read through the records-table codec (an attribute of
+/// an unexpected type reads as absent); `None` when the image does not read as an item (no key).
 pub fn expired_item(record: &EventRecord) -> Option<ExpiredItem> {
-    let image: &HashMap<String, AttributeValue> = &record.change.old_image;
-    Some(ExpiredItem {
-        key: ItemKey {
-            wamid: attribute(image, "wamid")?,
-            sk: attribute(image, "sk")?,
-        },
-        kind: attribute(image, "kind").unwrap_or_default(),
-        media_key: attribute(image, "media_key"),
-        media_bytes: attribute(image, "media_bytes")
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(0),
-        journal_key: attribute(image, "journal_key"),
-    })
-}
-
-/// A string or number attribute (`{"S": ".."}`, `{"N": ".."}`) as text; `None` for other types.
-fn attribute(image: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
-    match image.get(name)? {
-        AttributeValue::S(text) | AttributeValue::N(text) => Some(text.clone()),
-        _ => None,
-    }
+    item_codec::from_image::<StoredItem>(record.change.old_image.clone())
+        .ok()
+        .map(ExpiredItem::from)
 }
 
 /// Cleans up after the batch's TTL removals; anything else in the batch is skipped. A failure

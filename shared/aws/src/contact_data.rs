@@ -1,11 +1,11 @@
-//! Erasure and export against AWS: the contact indexes and tombstones in DynamoDB, journal
-//! objects and streamed media in S3, and the wiring the `wavault` tool uses.
+//! Erasure and export against AWS: the contact indexes and tombstones in DynamoDB (the core's
+//! typed items through [`crate::item_codec`]), journal objects and streamed media in S3, and the
+//! wiring the `wavault` tool uses.
 
 use crate::classify;
+use crate::item_codec;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
 use wavault_core::config::ConfigError;
 use wavault_core::contact::ContactHasher;
@@ -15,7 +15,10 @@ use wavault_core::contact::{
 use wavault_core::contact::{ObjectChunks, ObjectSource};
 use wavault_core::error::PortError;
 use wavault_core::metrics::Metrics;
-use wavault_core::records::{Item, ItemKey, JOURNAL_LINK_KIND, TOMBSTONE_KIND};
+use wavault_core::records::attributes::{
+    CONTACT_USER_HASH, CONTACT_WA_HASH, KIND, MEDIA_KEY, WAMID,
+};
+use wavault_core::records::{ItemKey, ItemKind, StoredItem};
 
 /// GSI of the records table keyed by `contact_wa_hash`.
 pub const BY_CONTACT_WA_INDEX: &str = "by-contact-wa";
@@ -160,16 +163,6 @@ fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-fn key_of(item: &HashMap<String, AttributeValue>) -> Option<ItemKey> {
-    match (item.get("wamid"), item.get("sk")) {
-        (Some(AttributeValue::S(wamid)), Some(AttributeValue::S(sk))) => Some(ItemKey {
-            wamid: wamid.clone(),
-            sk: sk.clone(),
-        }),
-        _ => None,
-    }
-}
-
 fn is_conditional_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
     E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
@@ -178,56 +171,12 @@ where
         == Some("ConditionalCheckFailedException")
 }
 
-/// A DynamoDB attribute as plain JSON (numbers as numbers, binary as base64).
-pub fn attribute_json(value: &AttributeValue) -> Value {
-    use base64::Engine;
-    let b64 = |b: &aws_smithy_types::Blob| {
-        Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
-    };
-    let num = |n: &String| {
-        n.parse::<i64>()
-            .map(Value::from)
-            .ok()
-            .or_else(|| n.parse::<u64>().map(Value::from).ok())
-            .or_else(|| {
-                n.parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-            })
-            .unwrap_or_else(|| Value::String(n.clone()))
-    };
-    match value {
-        AttributeValue::S(v) => Value::String(v.clone()),
-        AttributeValue::N(v) => num(v),
-        AttributeValue::Bool(v) => Value::Bool(*v),
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::B(v) => b64(v),
-        AttributeValue::L(v) => Value::Array(v.iter().map(attribute_json).collect()),
-        AttributeValue::M(v) => Value::Object(item_json(v)),
-        AttributeValue::Ss(v) => Value::Array(v.iter().cloned().map(Value::String).collect()),
-        AttributeValue::Ns(v) => Value::Array(v.iter().map(num).collect()),
-        AttributeValue::Bs(v) => Value::Array(v.iter().map(b64).collect()),
-        _ => Value::Null,
-    }
-}
-
-/// A DynamoDB item as a plain JSON object, attributes sorted by name.
-pub fn item_json(item: &HashMap<String, AttributeValue>) -> Item {
-    let mut names: Vec<&String> = item.keys().collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| (name.clone(), attribute_json(&item[name])))
-        .collect()
-}
-
 #[async_trait]
 impl ContactRecords for DynamoContactRecords {
     async fn keys(&self, index: ContactIndex, hash: &str) -> Result<Vec<ItemKey>, PortError> {
         let (index_name, attribute) = match index {
-            ContactIndex::WaId => (BY_CONTACT_WA_INDEX, "contact_wa_hash"),
-            ContactIndex::UserId => (BY_CONTACT_USER_INDEX, "contact_user_hash"),
+            ContactIndex::WaId => (BY_CONTACT_WA_INDEX, CONTACT_WA_HASH),
+            ContactIndex::UserId => (BY_CONTACT_USER_INDEX, CONTACT_USER_HASH),
         };
         let mut keys = Vec::new();
         let mut start = None;
@@ -244,26 +193,31 @@ impl ContactRecords for DynamoContactRecords {
                 .send()
                 .await
                 .map_err(|e| classify("dynamodb", &e))?;
-            keys.extend(page.items().iter().filter_map(key_of));
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
+            // An index entry without a readable key is skipped (there is nothing to read by).
+            keys.extend(
+                page.items
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| item_codec::from_item::<ItemKey>(item).ok()),
+            );
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(keys),
             }
         }
     }
 
-    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, PortError> {
+    async fn get(&self, key: &ItemKey) -> Result<Option<StoredItem>, PortError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("wamid", s(&key.wamid))
-            .key("sk", s(&key.sk))
+            .set_key(Some(item_codec::key(key)?))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| classify("dynamodb", &e))?;
-        Ok(output.item().map(item_json))
+        output.item.map(item_codec::from_item).transpose()
     }
 
     async fn tombstone(
@@ -272,36 +226,19 @@ impl ContactRecords for DynamoContactRecords {
         tombstone: &Tombstone,
         expected_media_key: Option<&str>,
     ) -> Result<TombstoneWrite, PortError> {
-        let mut item = HashMap::from([
-            ("wamid".to_owned(), s(&key.wamid)),
-            ("sk".to_owned(), s(&key.sk)),
-            ("kind".to_owned(), s(TOMBSTONE_KIND)),
-            (
-                "erased_at".to_owned(),
-                AttributeValue::N(tombstone.erased_at.to_string()),
-            ),
-        ]);
-        if let Some(expires_at) = tombstone.expires_at {
-            item.insert(
-                "expires_at".to_owned(),
-                AttributeValue::N(expires_at.to_string()),
-            );
-        }
+        let live = format!("attribute_exists({WAMID}) AND {KIND} <> :erased");
         let mut request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .expression_attribute_values(":erased", s(TOMBSTONE_KIND));
+            .set_item(Some(item_codec::to_item(&tombstone.item(key))?))
+            .expression_attribute_values(":erased", item_codec::to_value(&ItemKind::Erased)?);
         request = match expected_media_key {
             Some(media_key) => request
-                .condition_expression(
-                    "attribute_exists(wamid) AND kind <> :erased AND media_key = :media_key",
-                )
+                .condition_expression(format!("{live} AND {MEDIA_KEY} = :media_key"))
                 .expression_attribute_values(":media_key", s(media_key)),
-            None => request.condition_expression(
-                "attribute_exists(wamid) AND kind <> :erased AND attribute_not_exists(media_key)",
-            ),
+            None => request
+                .condition_expression(format!("{live} AND attribute_not_exists({MEDIA_KEY})")),
         };
         match request.send().await {
             Ok(_) => Ok(TombstoneWrite::Written),
@@ -315,10 +252,9 @@ impl ContactRecords for DynamoContactRecords {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("wamid", s(&key.wamid))
-            .key("sk", s(&key.sk))
-            .condition_expression("kind = :link")
-            .expression_attribute_values(":link", s(JOURNAL_LINK_KIND))
+            .set_key(Some(item_codec::key(key)?))
+            .condition_expression(format!("{KIND} = :link"))
+            .expression_attribute_values(":link", item_codec::to_value(&ItemKind::JournalLink)?)
             .send()
             .await;
         match result {

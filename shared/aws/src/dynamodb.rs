@@ -1,19 +1,22 @@
-//! The records table in DynamoDB: conditional puts that never overwrite.
+//! The records table in DynamoDB: conditional puts that never overwrite, and the media fetcher's
+//! reads and updates of a message's media attributes.
 //!
-//! Item layout (docs/data.md "Records"): key `wamid` + `sk`; `kind`, `expires_at` (N, the TTL attribute),
-//! `expiry_hour` (N, sweep index), `received_at`, `journal_key`, contact hashes (sparse indexes),
-//! `type`/`status`/`error_code`, `raw` (the element as Meta sent it) and for media messages
-//! `media_id`, `media_kind`, `media_mime_type`, `media_declared_sha256`, `media_status`.
+//! Items are the core's [`StoredItem`] through [`crate::item_codec`] (layout: docs/data.md
+//! "Records"); expressions name attributes by [`attributes`].
 
 use crate::classify;
+use crate::item_codec::{self, DynamoItem};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use std::collections::HashMap;
 use wavault_core::error::PortError;
 use wavault_core::ingest::{RecordStore, RecordWrite};
-use wavault_core::records::{MediaStatus, Record};
-use wavault_core::retention::RetentionPolicy;
+use wavault_core::records::attributes::{
+    ARCHIVED_AT, EXPIRES_AT, FAILED_AT, KIND, MEDIA_BYTES, MEDIA_ERROR, MEDIA_KEY, MEDIA_SHA256,
+    MEDIA_STATUS, PENDING_SHARD, SK, WAMID,
+};
+use wavault_core::records::{ItemKey, ItemKind, MediaStatus, Record, StoredItem};
 
 pub struct DynamoRecordStore {
     client: aws_sdk_dynamodb::Client,
@@ -25,21 +28,50 @@ impl DynamoRecordStore {
         Self { client, table }
     }
 
-    /// Reads the media status of an existing item (fallback when the conditional failure did not
-    /// carry the old item).
-    async fn media_status_of(&self, record: &Record) -> Result<Option<MediaStatus>, PortError> {
+    /// Reads the item under `key`, strongly consistent, with only the `attributes` named (and
+    /// the key, which every typed item holds).
+    async fn get_projected(
+        &self,
+        key: &ItemKey,
+        attributes: &[&str],
+    ) -> Result<Option<StoredItem>, PortError> {
+        let projection = [WAMID, SK]
+            .iter()
+            .chain(attributes)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("wamid", AttributeValue::S(record.wamid.clone()))
-            .key("sk", AttributeValue::S(record.sk.clone()))
-            .projection_expression("media_status")
+            .set_key(Some(item_codec::key(key)?))
+            .projection_expression(projection)
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| classify("dynamodb", &e))?;
-        Ok(output.item().and_then(media_status))
+        output.item.map(item_codec::from_item).transpose()
+    }
+
+    /// Reads the media status of an existing item (fallback when the conditional failure did not
+    /// carry the old item).
+    async fn media_status_of(&self, record: &Record) -> Result<Option<MediaStatus>, PortError> {
+        let key = ItemKey {
+            wamid: record.wamid.clone(),
+            sk: record.sk.clone(),
+        };
+        let item = self.get_projected(&key, &[MEDIA_STATUS]).await?;
+        Ok(item.and_then(|item| item.media_status))
+    }
+
+    /// An update of a message's record.
+    fn update_message(&self, wamid: &str) -> Result<UpdateItemFluentBuilder, PortError> {
+        Ok(self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_codec::key(&ItemKey::message(wamid))?)))
     }
 }
 
@@ -51,75 +83,16 @@ fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// The DynamoDB item for a record.
-pub fn record_item(record: &Record) -> HashMap<String, AttributeValue> {
-    let mut item = HashMap::with_capacity(20);
-    item.insert("wamid".to_owned(), s(&record.wamid));
-    item.insert("sk".to_owned(), s(&record.sk));
-    item.insert("kind".to_owned(), s(record.kind.as_str()));
-    item.insert("received_at".to_owned(), n(record.received_at));
-    item.insert("expires_at".to_owned(), n(record.expires_at));
-    item.insert(
-        "expiry_hour".to_owned(),
-        n(RetentionPolicy::expiry_hour(record.expires_at)),
-    );
-    item.insert("journal_key".to_owned(), s(&record.journal_key));
-    if !record.raw.is_empty() {
-        item.insert("raw".to_owned(), s(&record.raw));
-    }
-    let optional = [
-        ("waba_id", record.waba_id.as_deref()),
-        ("phone_number_id", record.phone_number_id.as_deref()),
-        ("contact_wa_hash", record.contact_wa_hash.as_deref()),
-        ("contact_user_hash", record.contact_user_hash.as_deref()),
-        ("type", record.message_type.as_deref()),
-        ("status", record.status.as_deref()),
-    ];
-    for (name, value) in optional {
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            item.insert(name.to_owned(), s(value));
-        }
-    }
-    if let Some(code) = record.error_code {
-        item.insert("error_code".to_owned(), n(code));
-    }
-    if let Some(media) = &record.media {
-        item.insert("media_id".to_owned(), s(&media.media_id));
-        item.insert("media_kind".to_owned(), s(media.kind));
-        item.insert("media_status".to_owned(), s(MediaStatus::Pending.as_str()));
-        if let Some(mime) = media.mime_type.as_deref().filter(|m| !m.is_empty()) {
-            item.insert("media_mime_type".to_owned(), s(mime));
-        }
-        if let Some(sha) = media.declared_sha256.as_deref().filter(|m| !m.is_empty()) {
-            item.insert("media_declared_sha256".to_owned(), s(sha));
-        }
-        item.insert("media_deadline".to_owned(), n(media.deadline));
-        // Present only while pending: the key of the sparse `media-pending` index.
-        item.insert(
-            "pending_shard".to_owned(),
-            s(&wavault_core::media::pending_shard(&record.wamid)),
-        );
-    }
-    item
+/// The DynamoDB item a record is first written as.
+pub fn record_item(record: &Record) -> Result<DynamoItem, PortError> {
+    item_codec::to_item(&StoredItem::from(record))
 }
 
-use wavault_core::records::TOMBSTONE_KIND as ERASED_KIND;
-
-/// Neither a tombstone nor past its expiry at `now` (TTL deletes late; reads must not).
-pub fn is_live(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
-    let erased = matches!(item.get("kind"), Some(AttributeValue::S(kind)) if kind == ERASED_KIND);
-    let expired = matches!(
-        item.get("expires_at"),
-        Some(AttributeValue::N(at)) if at.parse::<i64>().is_ok_and(|at| at <= now)
-    );
-    !erased && !expired
-}
-
-fn media_status(item: &HashMap<String, AttributeValue>) -> Option<MediaStatus> {
-    match item.get("media_status") {
-        Some(AttributeValue::S(status)) => MediaStatus::parse(status),
-        _ => None,
-    }
+/// The media status the old item of a failed conditional put holds.
+fn media_status(old: &DynamoItem) -> Option<MediaStatus> {
+    item_codec::from_item::<StoredItem>(old.clone())
+        .ok()
+        .and_then(|item| item.media_status)
 }
 
 #[async_trait]
@@ -129,8 +102,8 @@ impl RecordStore for DynamoRecordStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(record_item(record)))
-            .condition_expression("attribute_not_exists(wamid)")
+            .set_item(Some(record_item(record)?))
+            .condition_expression(format!("attribute_not_exists({WAMID})"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -168,19 +141,11 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
         now: i64,
     ) -> Result<wavault_core::media::MediaRecordState, PortError> {
         use wavault_core::media::MediaRecordState;
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("wamid", s(wamid))
-            .key("sk", s("message"))
-            .projection_expression("wamid, media_status, kind, expires_at")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("dynamodb", &e))?;
-        Ok(match output.item().filter(|item| is_live(item, now)) {
-            Some(item) => MediaRecordState::Live(media_status(item)),
+        let item = self
+            .get_projected(&ItemKey::message(wamid), &[MEDIA_STATUS, KIND, EXPIRES_AT])
+            .await?;
+        Ok(match item.filter(|item| item.is_live(now)) {
+            Some(item) => MediaRecordState::Live(item.media_status),
             None => MediaRecordState::Gone,
         })
     }
@@ -191,23 +156,19 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
         archived: &wavault_core::media::ArchivedMedia,
     ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("wamid", s(wamid))
-            .key("sk", s("message"))
-            .update_expression(
-                "SET media_status = :archived, media_key = :key, media_sha256 = :sha, \
-                 media_bytes = :bytes, archived_at = :at REMOVE pending_shard, media_error",
-            )
-            .condition_expression(
-                "attribute_exists(wamid) AND kind <> :erased AND expires_at > :at",
-            )
-            .expression_attribute_values(":erased", s(ERASED_KIND))
-            .expression_attribute_values(":archived", s(MediaStatus::Archived.as_str()))
+            .update_message(wamid)?
+            .update_expression(format!(
+                "SET {MEDIA_STATUS} = :archived, {MEDIA_KEY} = :key, {MEDIA_SHA256} = :sha, \
+                 {MEDIA_BYTES} = :bytes, {ARCHIVED_AT} = :at REMOVE {PENDING_SHARD}, {MEDIA_ERROR}"
+            ))
+            .condition_expression(format!(
+                "attribute_exists({WAMID}) AND {KIND} <> :erased AND {EXPIRES_AT} > :at"
+            ))
+            .expression_attribute_values(":erased", item_codec::to_value(&ItemKind::Erased)?)
+            .expression_attribute_values(":archived", item_codec::to_value(&MediaStatus::Archived)?)
             .expression_attribute_values(":key", s(&archived.key))
             .expression_attribute_values(":sha", s(&archived.sha256_hex))
-            .expression_attribute_values(":bytes", n(archived.bytes as i64))
+            .expression_attribute_values(":bytes", item_codec::to_value(&archived.bytes)?)
             .expression_attribute_values(":at", n(archived.archived_at))
             .send()
             .await;
@@ -226,17 +187,15 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
         shard: &str,
     ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("wamid", s(wamid))
-            .key("sk", s("message"))
-            .update_expression(
-                "SET media_status = :pending, pending_shard = :shard REMOVE media_error, failed_at",
-            )
-            .condition_expression("media_status = :failed AND begins_with(pending_shard, :dlq)")
-            .expression_attribute_values(":pending", s(MediaStatus::Pending.as_str()))
-            .expression_attribute_values(":failed", s(MediaStatus::Failed.as_str()))
+            .update_message(wamid)?
+            .update_expression(format!(
+                "SET {MEDIA_STATUS} = :pending, {PENDING_SHARD} = :shard REMOVE {MEDIA_ERROR}, {FAILED_AT}"
+            ))
+            .condition_expression(format!(
+                "{MEDIA_STATUS} = :failed AND begins_with({PENDING_SHARD}, :dlq)"
+            ))
+            .expression_attribute_values(":pending", item_codec::to_value(&MediaStatus::Pending)?)
+            .expression_attribute_values(":failed", item_codec::to_value(&MediaStatus::Failed)?)
             .expression_attribute_values(":shard", s(shard))
             .expression_attribute_values(":dlq", s("dlq#"))
             .send()
@@ -259,27 +218,24 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
     ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         // Dead-lettered records stay in the sparse index under a `dlq#` partition, so the redrive
         // finds them without a scan; other failures leave the index.
+        let set =
+            format!("SET {MEDIA_STATUS} = :failed, {MEDIA_ERROR} = :reason, {FAILED_AT} = :at");
         let (update, shard) = if dead_lettered {
             (
-                "SET media_status = :failed, media_error = :reason, failed_at = :at, pending_shard = :dlq",
+                format!("{set}, {PENDING_SHARD} = :dlq"),
                 Some(format!("dlq#{}", wavault_core::media::pending_shard(wamid))),
             )
         } else {
-            (
-                "SET media_status = :failed, media_error = :reason, failed_at = :at REMOVE pending_shard",
-                None,
-            )
+            (format!("{set} REMOVE {PENDING_SHARD}"), None)
         };
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("wamid", s(wamid))
-            .key("sk", s("message"))
+            .update_message(wamid)?
             .update_expression(update)
-            .condition_expression("attribute_exists(wamid) AND media_status = :pending")
-            .expression_attribute_values(":failed", s(MediaStatus::Failed.as_str()))
-            .expression_attribute_values(":pending", s(MediaStatus::Pending.as_str()))
+            .condition_expression(format!(
+                "attribute_exists({WAMID}) AND {MEDIA_STATUS} = :pending"
+            ))
+            .expression_attribute_values(":failed", item_codec::to_value(&MediaStatus::Failed)?)
+            .expression_attribute_values(":pending", item_codec::to_value(&MediaStatus::Pending)?)
             .expression_attribute_values(":reason", s(reason))
             .expression_attribute_values(":at", n(at));
         if let Some(shard) = shard {
@@ -298,6 +254,23 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
 /// The sparse `media-pending` index of the records table.
 pub const MEDIA_PENDING_INDEX: &str = "media-pending";
 
+/// The job a `media-pending` index entry stands for; `None` without a media id or deadline.
+fn pending_media(item: StoredItem) -> Option<wavault_core::media::PendingMedia> {
+    let deadline = item.media_deadline?;
+    Some(wavault_core::media::PendingMedia {
+        job: wavault_core::media::MediaJob {
+            media_id: item.media_id?,
+            wamid: item.key.wamid,
+            media_kind: item.media_kind.unwrap_or_default(),
+            mime_type: item.media_mime_type,
+            sha256: item.media_declared_sha256,
+            phone_number_id: item.phone_number_id,
+            received_at: item.received_at.unwrap_or(deadline),
+        },
+        deadline,
+    })
+}
+
 #[async_trait]
 impl wavault_core::media::PendingIndex for DynamoRecordStore {
     async fn pending(
@@ -312,41 +285,22 @@ impl wavault_core::media::PendingIndex for DynamoRecordStore {
                 .query()
                 .table_name(&self.table)
                 .index_name(MEDIA_PENDING_INDEX)
-                .key_condition_expression("pending_shard = :shard")
+                .key_condition_expression(format!("{PENDING_SHARD} = :shard"))
                 .expression_attribute_values(":shard", s(shard))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| classify("dynamodb", &e))?;
-            for item in page.items() {
-                let text = |name: &str| match item.get(name) {
-                    Some(AttributeValue::S(v)) => Some(v.clone()),
-                    _ => None,
-                };
-                let number = |name: &str| match item.get(name) {
-                    Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
-                    _ => None,
-                };
-                let (Some(wamid), Some(media_id), Some(deadline)) =
-                    (text("wamid"), text("media_id"), number("media_deadline"))
-                else {
-                    continue;
-                };
-                found.push(wavault_core::media::PendingMedia {
-                    job: wavault_core::media::MediaJob {
-                        wamid,
-                        media_id,
-                        media_kind: text("media_kind").unwrap_or_default(),
-                        mime_type: text("media_mime_type"),
-                        sha256: text("media_declared_sha256"),
-                        phone_number_id: text("phone_number_id"),
-                        received_at: number("received_at").unwrap_or(deadline),
-                    },
-                    deadline,
-                });
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
+            // An entry that does not read as an item (no key) is skipped, as one without a media id.
+            found.extend(
+                page.items
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| item_codec::from_item::<StoredItem>(item).ok())
+                    .filter_map(pending_media),
+            );
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(found),
             }
         }

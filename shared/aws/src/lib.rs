@@ -1,7 +1,8 @@
 //! wavault's AWS adapters: the core's ports implemented with the AWS SDK, one module per service, each behind a
 //! cargo feature so a function links only the clients it uses. AWS types and SDK errors stop here.
 //!
-//! - `dynamodb`: [`dynamodb`] (records, media records), [`expiry_dynamodb`] (retention);
+//! - `dynamodb`: [`dynamodb`] (records, media records), [`expiry_dynamodb`] (retention), [`item_codec`] (the
+//!   one mapping between the core's typed items and DynamoDB attribute values);
 //! - `s3`: [`s3`] (journal, media, archive deletes);
 //! - `sqs`: [`sqs`] (media jobs, dead letters);
 //! - `secretsmanager`: [`secretsmanager`] (secret reads), [`rotation_aws`] (secret versions);
@@ -15,6 +16,8 @@ pub mod contact_data;
 pub mod dynamodb;
 #[cfg(feature = "dynamodb")]
 pub mod expiry_dynamodb;
+#[cfg(feature = "dynamodb")]
+pub mod item_codec;
 #[cfg(feature = "secretsmanager")]
 pub mod rotation_aws;
 #[cfg(feature = "s3")]

@@ -106,7 +106,7 @@ fn webhook(
     let mut items = Vec::new();
     let mut object = None;
     for record in &plan.records {
-        let mut item = record_item(record);
+        let mut item = record_item(record)?;
         if let (RecordKind::Message, Some(job)) = (record.kind, record.media_job()) {
             let data: Vec<u8> = (0..media_bytes).map(|i| (i + index) as u8).collect();
             let media_key = wavault_core::media::media_key(&job, None);

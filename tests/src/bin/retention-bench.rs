@@ -25,7 +25,7 @@ use wavault_core::clock::FixedClock;
 use wavault_core::error::PortError;
 use wavault_core::records::ItemKey;
 use wavault_core::retention::RetentionPolicy;
-use wavault_core::retention::{ExpiredItem, Expirer, ExpiringRecords};
+use wavault_core::retention::{ExpiredItem, ExpiredPage, Expirer, ExpiringRecords, PageCursor};
 use wavault_core::testkit::memory::MemoryMetrics;
 use wavault_tests::aws::{dynamodb_client, s3_client, sdk_config};
 use wavault_tests::local_stack::LocalStack;
@@ -117,18 +117,19 @@ impl ExpiringRecords for Counted {
         &self,
         hour: i64,
         now: i64,
-        cursor: Option<String>,
-    ) -> Result<(Vec<ItemKey>, Option<String>), PortError> {
-        let (keys, next) = self.inner.expired_in_hour(hour, now, cursor).await?;
+        cursor: Option<PageCursor>,
+    ) -> Result<ExpiredPage, PortError> {
+        let page = self.inner.expired_in_hour(hour, now, cursor).await?;
         // Index entries: table keys + index keys (about 80 bytes each here).
-        let bytes: u64 = keys
+        let bytes: u64 = page
+            .keys
             .iter()
             .map(|k| k.wamid.len() as u64 + k.sk.len() as u64 + 40)
             .sum();
         self.queries.fetch_add(1, Ordering::Relaxed);
         self.read_units_x2
             .fetch_add(units(bytes, 4096), Ordering::Relaxed);
-        Ok((keys, next))
+        Ok(page)
     }
 
     async fn delete_if_expired(

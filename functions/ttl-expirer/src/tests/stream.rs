@@ -77,7 +77,7 @@ fn images_with_every_attribute_type_are_read_for_their_strings_and_numbers() {
     }));
     let item = expired_item(&item).unwrap();
     assert_eq!(item.key.sk, "status#read");
-    assert_eq!(item.kind, "", "no kind: empty, as before");
+    assert_eq!(item.kind, None, "no kind");
     assert_eq!(item.media_bytes, 77);
     assert_eq!(item.media_key, None);
     assert_eq!(item.journal_key, None, "not a string: absent");

@@ -19,7 +19,7 @@ use crate::contact::{
 use crate::error::PortError;
 use crate::media::MediaJob;
 use crate::metrics::Metrics;
-use crate::records::{number, text, Item, ItemKey, JOURNAL_LINK_KIND, TOMBSTONE_KIND};
+use crate::records::{ItemKey, StoredItem};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -36,7 +36,7 @@ pub async fn gather(
     records: &dyn ContactRecords,
     hashes: &mut ContactHashes,
     concurrency: usize,
-) -> Result<BTreeMap<ItemKey, Item>, PortError> {
+) -> Result<BTreeMap<ItemKey, StoredItem>, PortError> {
     let mut items = BTreeMap::new();
     let mut queried: BTreeSet<(bool, String)> = BTreeSet::new();
     for _ in 0..MAX_IDENTITY_ROUNDS {
@@ -61,16 +61,15 @@ pub async fn gather(
             queried.insert((index == ContactIndex::WaId, hash));
         }
         keys.retain(|key| !items.contains_key(key));
-        let read: Vec<(ItemKey, Option<Item>)> = stream::iter(keys)
+        let read: Vec<(ItemKey, Option<StoredItem>)> = stream::iter(keys)
             .map(|key| async move { records.get(&key).await.map(|item| (key, item)) })
             .buffer_unordered(concurrency.max(1))
             .try_collect()
             .await?;
         for (key, item) in read {
-            let Some(item) = item else { continue };
-            if text(&item, "kind") == Some(TOMBSTONE_KIND) {
+            let Some(item) = item.filter(|item| !item.is_tombstone()) else {
                 continue;
-            }
+            };
             hashes.learn(&item);
             items.insert(key, item);
         }
@@ -79,9 +78,9 @@ pub async fn gather(
 }
 
 /// The journal keys items point to (only under `journal/`: nothing else is ever touched).
-pub fn journal_keys<'a>(items: impl Iterator<Item = &'a Item>) -> BTreeSet<String> {
+pub fn journal_keys<'a>(items: impl Iterator<Item = &'a StoredItem>) -> BTreeSet<String> {
     items
-        .filter_map(|item| text(item, "journal_key"))
+        .filter_map(|item| item.journal_key.as_deref())
         .filter(|key| key.starts_with("journal/") && !key.contains(".."))
         .map(str::to_owned)
         .collect()
@@ -124,8 +123,41 @@ pub struct Eraser {
     pub concurrency: usize,
 }
 
-/// One journal object's outcome: (redacted, deleted, unreadable, bytes freed).
-type JournalOutcome = (u64, u64, u64, u64);
+/// What erasing the contact from one journal object did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JournalErasure {
+    /// Absent, or holding nothing of the contact.
+    Untouched,
+    /// Not JSON: left alone (it cannot be redacted safely).
+    Unreadable,
+    /// Nothing of anyone else remained.
+    Deleted { bytes_freed: u64 },
+    /// Rewritten without the contact's elements.
+    Redacted { bytes_freed: u64 },
+}
+
+impl ErasureReport {
+    fn add_journal(&mut self, outcome: JournalErasure) {
+        match outcome {
+            JournalErasure::Untouched => {}
+            JournalErasure::Unreadable => self.journal_objects_unreadable += 1,
+            JournalErasure::Deleted { bytes_freed } => {
+                self.journal_objects_deleted += 1;
+                self.bytes_freed += bytes_freed;
+            }
+            JournalErasure::Redacted { bytes_freed } => {
+                self.journal_objects_redacted += 1;
+                self.bytes_freed += bytes_freed;
+            }
+        }
+    }
+
+    fn add_record(&mut self, record: RecordErasure) {
+        self.records_erased += u64::from(record.tombstoned);
+        self.media_objects_deleted += record.media_objects_deleted;
+        self.bytes_freed += record.bytes_freed;
+    }
+}
 
 impl Eraser {
     /// Erases everything held about the contact and reports counts; a second run finds nothing.
@@ -140,21 +172,18 @@ impl Eraser {
             hashes: &hashes,
         };
         let matcher = &matcher;
-        let outcomes: Vec<JournalOutcome> = stream::iter(journal_keys(items.values()))
+        let outcomes: Vec<JournalErasure> = stream::iter(journal_keys(items.values()))
             .map(|key| async move { self.erase_from_journal(&key, matcher).await })
             .buffer_unordered(concurrency)
             .try_collect()
             .await?;
-        for (redacted, deleted, unreadable, bytes) in outcomes {
-            report.journal_objects_redacted += redacted;
-            report.journal_objects_deleted += deleted;
-            report.journal_objects_unreadable += unreadable;
-            report.bytes_freed += bytes;
+        for outcome in outcomes {
+            report.add_journal(outcome);
         }
 
         let (links, records): (Vec<_>, Vec<_>) = items
             .into_iter()
-            .partition(|(_, item)| text(item, "kind") == Some(JOURNAL_LINK_KIND));
+            .partition(|(_, item)| item.is_journal_link());
         let now = self.clock.now_epoch_seconds();
         let erased: Vec<RecordErasure> = stream::iter(records)
             .map(|(key, item)| async move { self.erase_record(key, item, now).await })
@@ -162,9 +191,7 @@ impl Eraser {
             .try_collect()
             .await?;
         for one in erased {
-            report.records_erased += u64::from(one.tombstoned);
-            report.media_objects_deleted += one.media_objects_deleted;
-            report.bytes_freed += one.bytes_freed;
+            report.add_record(one);
         }
 
         report.journal_links_deleted = links.len() as u64;
@@ -181,21 +208,23 @@ impl Eraser {
         &self,
         key: &str,
         matcher: &ContactMatcher<'_>,
-    ) -> Result<JournalOutcome, PortError> {
+    ) -> Result<JournalErasure, PortError> {
         let Some(body) = self.journal.read(key).await? else {
-            return Ok((0, 0, 0, 0));
+            return Ok(JournalErasure::Untouched);
         };
         Ok(match redact_journal(&body, matcher) {
-            Redaction::Unchanged => (0, 0, 0, 0),
-            Redaction::NotJson => (0, 0, 1, 0),
+            Redaction::Unchanged => JournalErasure::Untouched,
+            Redaction::NotJson => JournalErasure::Unreadable,
             Redaction::Delete => {
                 self.objects.delete_all_versions(key).await?;
-                (0, 1, 0, body.len() as u64)
+                JournalErasure::Deleted {
+                    bytes_freed: body.len() as u64,
+                }
             }
             Redaction::Rewrite(redacted) => {
-                let freed = body.len().saturating_sub(redacted.len()) as u64;
+                let bytes_freed = body.len().saturating_sub(redacted.len()) as u64;
                 self.journal.replace(key, redacted).await?;
-                (1, 0, 0, freed)
+                JournalErasure::Redacted { bytes_freed }
             }
         })
     }
@@ -204,16 +233,16 @@ impl Eraser {
     async fn erase_record(
         &self,
         key: ItemKey,
-        mut item: Item,
+        mut item: StoredItem,
         now: i64,
     ) -> Result<RecordErasure, PortError> {
         let (mut media, mut bytes) = (0, 0);
         for _ in 0..4 {
-            let media_key = text(&item, "media_key").map(str::to_owned);
+            let media_key = item.media_key.clone();
             if let Some(media_key) = media_key.as_deref().filter(|k| k.starts_with("media/")) {
                 self.objects.delete_all_versions(media_key).await?;
                 media += 1;
-                bytes += number(&item, "media_bytes").unwrap_or(0).max(0) as u64;
+                bytes += item.media_bytes.unwrap_or(0);
             } else if let Some(job) = media_job(&key, &item) {
                 // Not archived (yet): a fetcher may have stored the file without recording it.
                 self.objects
@@ -222,7 +251,7 @@ impl Eraser {
             }
             let tombstone = Tombstone {
                 erased_at: now,
-                expires_at: number(&item, "expires_at"),
+                expires_at: item.expires_at,
             };
             match self
                 .records
@@ -237,7 +266,7 @@ impl Eraser {
                     })
                 }
                 TombstoneWrite::Changed => match self.records.get(&key).await? {
-                    Some(fresh) if text(&fresh, "kind") != Some(TOMBSTONE_KIND) => item = fresh,
+                    Some(fresh) if !fresh.is_tombstone() => item = fresh,
                     // Erased by a concurrent run, or expired and removed: nothing left to do.
                     _ => {
                         return Ok(RecordErasure {
@@ -280,15 +309,15 @@ impl Eraser {
 }
 
 /// The media job a not-yet-archived media record implies (for its deterministic object key).
-fn media_job(key: &ItemKey, item: &Item) -> Option<MediaJob> {
+fn media_job(key: &ItemKey, item: &StoredItem) -> Option<MediaJob> {
     Some(MediaJob {
         wamid: key.wamid.clone(),
-        media_id: text(item, "media_id")?.to_owned(),
-        media_kind: text(item, "media_kind").unwrap_or_default().to_owned(),
-        mime_type: text(item, "media_mime_type").map(str::to_owned),
+        media_id: item.media_id.clone()?,
+        media_kind: item.media_kind.clone().unwrap_or_default(),
+        mime_type: item.media_mime_type.clone(),
         sha256: None,
-        phone_number_id: text(item, "phone_number_id").map(str::to_owned),
-        received_at: number(item, "received_at")?,
+        phone_number_id: item.phone_number_id.clone(),
+        received_at: item.received_at?,
     })
 }
 

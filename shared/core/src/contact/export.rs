@@ -20,10 +20,11 @@ use crate::contact::{
     JournalObjects, ObjectChunks, ObjectSource,
 };
 use crate::error::PortError;
-use crate::records::{number, text, Item, JOURNAL_LINK_KIND};
+use crate::records::{attributes, StoredItem};
 use futures::stream::StreamExt;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -112,27 +113,28 @@ impl Exporter {
         let mut hashes = ContactHashes::of(&self.hasher, contact)?;
         prepare_folder(out)?;
         let now = self.clock.now_epoch_seconds();
-        let items: Vec<Item> = gather(
+        let items: Vec<StoredItem> = gather(
             self.records.as_ref(),
             &mut hashes,
             crate::contact::CONCURRENCY,
         )
         .await?
         .into_values()
-        .filter(|item| number(item, "expires_at").is_none_or(|at| at > now))
+        .filter(|item| !item.is_expired(now))
         .collect();
         let mut report = ExportReport::default();
         let mut manifest = Vec::new();
         let every = self.progress_every.max(1);
 
-        let records: Vec<&Item> = items
+        let records: Vec<&StoredItem> = items
             .iter()
-            .filter(|item| text(item, "kind") != Some(JOURNAL_LINK_KIND))
+            .filter(|item| !item.is_journal_link())
             .collect();
         let mut file = HashingFile::create(out, "records.json")?;
         file.write(b"[")?;
         for (index, item) in records.iter().enumerate() {
             file.write(if index == 0 { b"\n" } else { b",\n" })?;
+            // A map of plain JSON values serialises infallibly.
             let line = serde_json::to_vec(&plain_record(item)).unwrap_or_default();
             file.write(&line)?;
             report.records += 1;
@@ -184,8 +186,11 @@ impl Exporter {
         let media: Vec<(&str, Option<&str>)> = records
             .iter()
             .filter_map(|item| {
-                let key = text(item, "media_key").filter(|k| k.starts_with("media/"))?;
-                Some((key, text(item, "media_sha256")))
+                let key = item
+                    .media_key
+                    .as_deref()
+                    .filter(|k| k.starts_with("media/"))?;
+                Some((key, item.media_sha256.as_deref()))
             })
             .collect::<std::collections::BTreeMap<_, _>>()
             .into_iter()
@@ -238,15 +243,22 @@ fn prepare_folder(out: &Path) -> Result<(), ExportError> {
     std::fs::create_dir_all(out.join("media")).map_err(io_error(out))
 }
 
-/// An item as plain JSON, `raw` parsed back into the element.
-pub fn plain_record(item: &Item) -> Value {
-    let mut plain = item.clone();
-    if let Some(Value::String(raw)) = plain.get("raw") {
-        if let Ok(parsed) = serde_json::from_str::<Value>(raw) {
-            plain.insert("raw".to_owned(), parsed);
-        }
+/// An item as plain JSON, every attribute it holds by name (sorted), `raw` parsed back into the
+/// element (kept as the string it is when it is not JSON).
+pub fn plain_record(item: &StoredItem) -> BTreeMap<String, Value> {
+    let mut plain: BTreeMap<String, Value> = match serde_json::to_value(item) {
+        Ok(Value::Object(attributes)) => attributes.into_iter().collect(),
+        // The item serialises to an object of strings and numbers; nothing else can come out.
+        _ => BTreeMap::new(),
+    };
+    if let Some(parsed) = item
+        .raw
+        .as_deref()
+        .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
+    {
+        plain.insert(attributes::RAW.to_owned(), parsed);
     }
-    Value::Object(plain)
+    plain
 }
 
 /// Where a media object goes inside the folder: its key below `media/` when every part is a

@@ -1,7 +1,7 @@
 //! A contact as the operator names it (`wa_id`, `user_id`) and as the records table knows it (keyed hashes).
 
 use super::hashing::{ContactHasher, ContactIdKind};
-use crate::records::{text, Item};
+use crate::records::StoredItem;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
@@ -70,13 +70,13 @@ impl ContactHashes {
     }
 
     /// Adds the hashes an item carries; true when one was new.
-    pub(crate) fn learn(&mut self, item: &Item) -> bool {
+    pub(crate) fn learn(&mut self, item: &StoredItem) -> bool {
         let mut new = false;
-        if let Some(hash) = text(item, "contact_wa_hash") {
-            new |= self.wa.insert(hash.to_owned());
+        if let Some(hash) = &item.contact_wa_hash {
+            new |= self.wa.insert(hash.clone());
         }
-        if let Some(hash) = text(item, "contact_user_hash") {
-            new |= self.user.insert(hash.to_owned());
+        if let Some(hash) = &item.contact_user_hash {
+            new |= self.user.insert(hash.clone());
         }
         new
     }

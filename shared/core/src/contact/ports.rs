@@ -2,8 +2,7 @@
 
 use super::ids::ContactIndex;
 use crate::error::PortError;
-use crate::records::Item;
-use crate::records::ItemKey;
+use crate::records::{ItemKey, StoredItem};
 use async_trait::async_trait;
 use futures::stream::Stream;
 use std::pin::Pin;
@@ -14,6 +13,13 @@ use std::pin::Pin;
 pub struct Tombstone {
     pub erased_at: i64,
     pub expires_at: Option<i64>,
+}
+
+impl Tombstone {
+    /// The item that replaces the record under `key`.
+    pub fn item(&self, key: &ItemKey) -> StoredItem {
+        StoredItem::tombstone(key.clone(), self.erased_at, self.expires_at)
+    }
 }
 
 /// The outcome of a conditional tombstone write.
@@ -31,7 +37,7 @@ pub trait ContactRecords: Send + Sync {
     /// Keys of every item the index holds under `hash` (all pages).
     async fn keys(&self, index: ContactIndex, hash: &str) -> Result<Vec<ItemKey>, PortError>;
     /// The whole item, strongly consistent.
-    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, PortError>;
+    async fn get(&self, key: &ItemKey) -> Result<Option<StoredItem>, PortError>;
     /// Replaces the item with `tombstone` if it is still a live record whose `media_key` is
     /// `expected_media_key` (absent when `None`), so media archived after the read is not lost
     /// track of.

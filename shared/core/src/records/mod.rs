@@ -1,8 +1,13 @@
-//! The item vocabulary of the records table: keys, kinds, media states, the journal's key scheme.
-//! Nothing here knows DynamoDB; the adapter maps these to items.
+//! The item vocabulary of the records table: keys, kinds, media states, the journal's key scheme,
+//! and the typed item ([`item`]) every adapter reads and writes. Nothing here knows DynamoDB; the
+//! adapters' codec maps these to attribute values.
+
+pub mod item;
+
+pub use item::*;
 
 use crate::media::MediaJob;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The kinds of item a webhook produces (the `kind` attribute).
@@ -18,13 +23,18 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    pub const fn as_str(self) -> &'static str {
+    /// The item kind a record of this kind is stored as.
+    pub const fn item_kind(self) -> ItemKind {
         match self {
-            RecordKind::Message => "message",
-            RecordKind::Status => "status",
-            RecordKind::Error => "error",
-            RecordKind::JournalLink => "journal-link",
+            RecordKind::Message => ItemKind::Message,
+            RecordKind::Status => ItemKind::Status,
+            RecordKind::Error => ItemKind::Error,
+            RecordKind::JournalLink => ItemKind::JournalLink,
         }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        self.item_kind().as_str()
     }
 }
 
@@ -127,32 +137,21 @@ pub fn body_sha256_hex(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
 }
 
-/// `kind` of the tombstone left in place of an erased record: the webhook's conditional puts then
-/// cannot recreate it from a redelivery, and the media fetcher treats it as a record gone.
-pub const TOMBSTONE_KIND: &str = "erased";
-/// `kind` of journal-link items.
-pub const JOURNAL_LINK_KIND: &str = crate::records::RecordKind::JournalLink.as_str();
-/// The key of a records-table item.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The key of a records-table item (`wamid` + `sk`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ItemKey {
     pub wamid: String,
     pub sk: String,
 }
 
-/// A records-table item as plain JSON (strings, numbers, lists, maps): what the domain reads
-/// without knowing DynamoDB.
-pub type Item = Map<String, Value>;
-
-/// A string attribute of an item.
-pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(Value::as_str)
-        .filter(|v| !v.is_empty())
-}
-
-/// A whole-number attribute of an item.
-pub fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name).and_then(Value::as_i64)
+impl ItemKey {
+    /// The key of a message's record (its sort key is the kind's name).
+    pub fn message(wamid: &str) -> Self {
+        Self {
+            wamid: wamid.to_owned(),
+            sk: RecordKind::Message.as_str().to_owned(),
+        }
+    }
 }
 
 /// The audit's stand-in for an item key: a truncated SHA-256, enough to correlate entries,

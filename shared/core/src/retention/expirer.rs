@@ -10,7 +10,7 @@ use crate::archive::ArchiveObjects;
 use crate::clock::Clock;
 use crate::error::PortError;
 use crate::metrics::Metrics;
-use crate::records::hashed_key;
+use crate::records::{hashed_key, ItemKind};
 use crate::retention::RetentionPolicy;
 use crate::retention::{ExpiredItem, ExpiringRecords};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -112,8 +112,8 @@ impl Expirer {
     async fn sweep_hour(&self, run: &Run, hour: i64, now: i64) -> Result<(), PortError> {
         let mut cursor = None;
         loop {
-            let (keys, next) = self.records.expired_in_hour(hour, now, cursor).await?;
-            stream::iter(keys)
+            let page = self.records.expired_in_hour(hour, now, cursor).await?;
+            stream::iter(page.keys)
                 .map(|key| async move {
                     match self.records.delete_if_expired(&key, now).await? {
                         Some(item) => self.clean_up(run, &item, ExpiryReason::Sweep).await,
@@ -123,7 +123,7 @@ impl Expirer {
                 .buffer_unordered(SWEEP_CONCURRENCY)
                 .try_collect::<()>()
                 .await?;
-            match next {
+            match page.next {
                 Some(next) => cursor = Some(next),
                 None => return Ok(()),
             }
@@ -159,7 +159,7 @@ impl Expirer {
         tracing::info!(
             event = "retention_audit",
             reason = reason.as_str(),
-            kind = %item.kind,
+            kind = item.kind.map_or("", ItemKind::as_str),
             item = %hashed_key(&item.key),
             media_deleted,
             journal_deleted,

@@ -1,31 +1,56 @@
 //! The records table as retention sees it: removed items (TTL's stream) and the hourly expiry index.
 
 use crate::error::PortError;
-use crate::records::ItemKey;
+use crate::records::{ItemKey, ItemKind, StoredItem};
 use async_trait::async_trait;
 
 /// What cleanup needs of a removed item (read from its old image).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpiredItem {
     pub key: ItemKey,
-    /// `kind` attribute (`message`, `status`, `error`, `journal-link`, `erased`).
-    pub kind: String,
+    /// `None` when the item has no (known) kind.
+    pub kind: Option<ItemKind>,
     pub media_key: Option<String>,
     pub media_bytes: u64,
     pub journal_key: Option<String>,
+}
+
+impl From<StoredItem> for ExpiredItem {
+    fn from(item: StoredItem) -> Self {
+        Self {
+            key: item.key,
+            kind: item.kind,
+            media_key: item.media_key,
+            media_bytes: item.media_bytes.unwrap_or(0),
+            journal_key: item.journal_key,
+        }
+    }
+}
+
+/// Where the next page of an expiry hour starts: the index entry the previous page ended on
+/// (its table and index keys), handed back as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor(pub StoredItem);
+
+/// One page of an expiry hour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiredPage {
+    pub keys: Vec<ItemKey>,
+    /// `None` on the hour's last page.
+    pub next: Option<PageCursor>,
 }
 
 /// The records table as retention sees it.
 #[async_trait]
 pub trait ExpiringRecords: Send + Sync {
     /// A page of keys of items in expiry hour `hour` with `expires_at <= now`, read from the
-    /// expiry index (never a table scan), and the cursor of the next page.
+    /// expiry index (never a table scan), starting after `cursor`.
     async fn expired_in_hour(
         &self,
         hour: i64,
         now: i64,
-        cursor: Option<String>,
-    ) -> Result<(Vec<ItemKey>, Option<String>), PortError>;
+        cursor: Option<PageCursor>,
+    ) -> Result<ExpiredPage, PortError>;
     /// Deletes the item only if it is still expired at `now`; what it held, or `None` when it
     /// was already gone (TTL or an earlier sweep got there first) or is no longer expired.
     async fn delete_if_expired(

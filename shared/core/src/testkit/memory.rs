@@ -1,11 +1,16 @@
 //! In-memory implementations of the ports, for unit tests of the domain and for benchmarks.
 //! They never replace the integration tests against the emulated AWS services.
 
+use crate::archive::ArchiveObjects;
+use crate::contact::{
+    ContactIndex, ContactRecords, JournalObjects, ObjectChunks, ObjectSource, Tombstone,
+    TombstoneWrite,
+};
 use crate::error::PortError;
 use crate::ingest::{JobQueue, Journal, JournalWrite, RecordStore, RecordWrite};
 use crate::media::MediaJob;
 use crate::metrics::Metrics;
-use crate::records::{MediaStatus, Record};
+use crate::records::{ItemKey, MediaStatus, Record, StoredItem};
 use crate::secrets::SecretSource;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -16,7 +21,7 @@ fn unavailable(service: &'static str) -> PortError {
     PortError::unavailable(service, "injected failure")
 }
 
-/// Journal objects by key.
+/// The archive bucket's objects by key (journal bodies, and media when a test puts some).
 #[derive(Default)]
 pub struct MemoryJournal {
     pub objects: Mutex<BTreeMap<String, Vec<u8>>>,
@@ -38,13 +43,55 @@ impl Journal for MemoryJournal {
     }
 }
 
-/// A stored record and its current media status, keyed by `(wamid, sk)`.
-type RecordItems = BTreeMap<(String, String), (Record, Option<MediaStatus>)>;
+/// Erasure rewrites journal objects whole.
+#[async_trait]
+impl JournalObjects for MemoryJournal {
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
+        let objects = self.objects.lock().map_err(|_| unavailable("s3"))?;
+        Ok(objects.get(key).cloned())
+    }
 
-/// Records by `(wamid, sk)`, with a settable media status to simulate the fetcher.
+    async fn replace(&self, key: &str, body: Vec<u8>) -> Result<(), PortError> {
+        let mut objects = self.objects.lock().map_err(|_| unavailable("s3"))?;
+        objects.insert(key.to_owned(), body);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ArchiveObjects for MemoryJournal {
+    async fn delete_all_versions(&self, key: &str) -> Result<(), PortError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(unavailable("s3"));
+        }
+        let mut objects = self.objects.lock().map_err(|_| unavailable("s3"))?;
+        objects.remove(key);
+        Ok(())
+    }
+}
+
+/// Export streams objects: here in one chunk.
+#[async_trait]
+impl ObjectSource for MemoryJournal {
+    async fn open(&self, key: &str) -> Result<Option<ObjectChunks>, PortError> {
+        let body = self
+            .objects
+            .lock()
+            .map_err(|_| unavailable("s3"))?
+            .get(key)
+            .cloned();
+        Ok(body.map(|body| {
+            let chunk: Result<bytes::Bytes, PortError> = Ok(bytes::Bytes::from(body));
+            Box::pin(futures::stream::iter([chunk])) as ObjectChunks
+        }))
+    }
+}
+
+/// The records table in memory: each item as the codec would store it, by key, with a settable
+/// media status to simulate the fetcher.
 #[derive(Default)]
 pub struct MemoryRecords {
-    pub items: Mutex<RecordItems>,
+    pub items: Mutex<BTreeMap<ItemKey, StoredItem>>,
     pub fail: AtomicBool,
 }
 
@@ -61,7 +108,12 @@ impl MemoryRecords {
     pub fn count_kind(&self, kind: crate::records::RecordKind) -> usize {
         self.items
             .lock()
-            .map(|items| items.values().filter(|(r, _)| r.kind == kind).count())
+            .map(|items| {
+                items
+                    .values()
+                    .filter(|item| item.kind == Some(kind.into()))
+                    .count()
+            })
             .unwrap_or(0)
     }
 
@@ -72,8 +124,8 @@ impl MemoryRecords {
 
     pub fn set_media_status(&self, wamid: &str, status: MediaStatus) {
         if let Ok(mut items) = self.items.lock() {
-            if let Some(item) = items.get_mut(&(wamid.to_owned(), "message".to_owned())) {
-                item.1 = Some(status);
+            if let Some(item) = items.get_mut(&ItemKey::message(wamid)) {
+                item.media_status = Some(status);
             }
         }
     }
@@ -86,15 +138,64 @@ impl RecordStore for MemoryRecords {
             return Err(unavailable("dynamodb"));
         }
         let mut items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;
-        let key = (record.wamid.clone(), record.sk.clone());
-        if let Some((_, media_status)) = items.get(&key) {
+        let item = StoredItem::from(record);
+        if let Some(present) = items.get(&item.key) {
             return Ok(RecordWrite::AlreadyPresent {
-                media_status: *media_status,
+                media_status: present.media_status,
             });
         }
-        let status = record.media.as_ref().map(|_| MediaStatus::Pending);
-        items.insert(key, (record.clone(), status));
+        items.insert(item.key.clone(), item);
         Ok(RecordWrite::Created)
+    }
+}
+
+/// The records table as erasure and export use it, with the conditions the adapter's writes carry.
+#[async_trait]
+impl ContactRecords for MemoryRecords {
+    async fn keys(&self, index: ContactIndex, hash: &str) -> Result<Vec<ItemKey>, PortError> {
+        let items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;
+        Ok(items
+            .values()
+            .filter(|item| {
+                let indexed = match index {
+                    ContactIndex::WaId => &item.contact_wa_hash,
+                    ContactIndex::UserId => &item.contact_user_hash,
+                };
+                indexed.as_deref() == Some(hash)
+            })
+            .map(|item| item.key.clone())
+            .collect())
+    }
+
+    async fn get(&self, key: &ItemKey) -> Result<Option<StoredItem>, PortError> {
+        let items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;
+        Ok(items.get(key).cloned())
+    }
+
+    async fn tombstone(
+        &self,
+        key: &ItemKey,
+        tombstone: &Tombstone,
+        expected_media_key: Option<&str>,
+    ) -> Result<TombstoneWrite, PortError> {
+        let mut items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;
+        match items.get(key) {
+            Some(item)
+                if !item.is_tombstone() && item.media_key.as_deref() == expected_media_key =>
+            {
+                items.insert(key.clone(), tombstone.item(key));
+                Ok(TombstoneWrite::Written)
+            }
+            _ => Ok(TombstoneWrite::Changed),
+        }
+    }
+
+    async fn delete_link(&self, key: &ItemKey) -> Result<(), PortError> {
+        let mut items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;
+        if items.get(key).is_some_and(StoredItem::is_journal_link) {
+            items.remove(key);
+        }
+        Ok(())
     }
 }
 
@@ -209,8 +310,8 @@ impl MemoryRecords {
     pub fn set_media_status_all_archived(&self) {
         if let Ok(mut items) = self.items.lock() {
             for item in items.values_mut() {
-                if item.1.is_some() {
-                    item.1 = Some(MediaStatus::Archived);
+                if item.media_status.is_some() {
+                    item.media_status = Some(MediaStatus::Archived);
                 }
             }
         }

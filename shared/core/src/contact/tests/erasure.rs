@@ -215,3 +215,132 @@ fn contact_ids_are_checked_without_echoing_them() {
         .audit_id()
         .contains(hashes.wa.first().unwrap().as_str()));
 }
+
+/// The webhook's in-memory world after one batch of two contacts, and the contact hasher it used.
+async fn ingested() -> (crate::testkit::memory::MemoryIngest, ContactHasher) {
+    use crate::testkit::memory::MemoryIngest;
+    let secret =
+        r#"{"app_id": "42", "app_secret": "s", "verify_token": "v", "access_token": "EAAG-t"}"#;
+    let world = MemoryIngest::new(secret);
+    let body = batch();
+    let header = crate::webhook::signature::signature_header(b"s", &body);
+    world
+        .ingest
+        .handle(crate::ingest::WebhookRequest::Delivery {
+            signature: Some(&header),
+            body: &body,
+        })
+        .await;
+    let key =
+        crate::secrets::parse_contact_hash_key("hash", "0123456789abcdef0123456789abcdef").unwrap();
+    (world, ContactHasher::new(key))
+}
+
+fn ids(wa_id: &str) -> ContactIds {
+    ContactIds {
+        wa_id: Some(wa_id.to_owned()),
+        user_id: None,
+    }
+}
+
+#[tokio::test]
+async fn erasure_over_the_typed_items_leaves_tombstones_and_the_other_contact() {
+    use crate::clock::Clock;
+    use crate::records::{ItemKey, ItemKind};
+    let (world, hasher) = ingested().await;
+    assert_eq!(world.records.records_len(), 4);
+    let eraser = Eraser {
+        records: world.records.clone(),
+        journal: world.journal.clone(),
+        objects: world.journal.clone(),
+        clock: world.clock.clone(),
+        metrics: world.metrics.clone(),
+        hasher,
+        concurrency: 1,
+    };
+
+    let report = eraser.erase(&ids(A)).await.unwrap();
+    assert_eq!(
+        report,
+        ErasureReport {
+            records_erased: 2,
+            media_objects_deleted: 0,
+            bytes_freed: report.bytes_freed,
+            journal_objects_redacted: 1,
+            journal_objects_deleted: 0,
+            journal_objects_unreadable: 0,
+            journal_links_deleted: 1,
+        }
+    );
+    assert!(report.bytes_freed > 0);
+    let items = world.records.items.lock().unwrap().clone();
+    let tombstone = &items[&ItemKey::message("wamid.A1")];
+    assert_eq!(tombstone.kind, Some(ItemKind::Erased));
+    assert_eq!(tombstone.erased_at, Some(world.clock.now_epoch_seconds()));
+    assert!(tombstone.expires_at.is_some());
+    assert_eq!(
+        (
+            tombstone.contact_wa_hash.as_deref(),
+            tombstone.raw.as_deref()
+        ),
+        (None, None)
+    );
+    assert_eq!(
+        items[&ItemKey::message("wamid.B1")].kind,
+        Some(ItemKind::Message)
+    );
+    assert_eq!(
+        world
+            .records
+            .count_kind(crate::records::RecordKind::JournalLink),
+        1
+    );
+    let journal = world.journal.objects.lock().unwrap().clone();
+    let body = String::from_utf8(journal.values().next().unwrap().clone()).unwrap();
+    assert!(!body.contains(A) && body.contains(B));
+    assert_eq!(world.metrics.get("RecordsErased"), 2);
+
+    let again = eraser.erase(&ids(A)).await.unwrap();
+    assert_eq!(
+        again,
+        ErasureReport::default(),
+        "a second run finds nothing"
+    );
+}
+
+#[tokio::test]
+async fn export_writes_every_attribute_with_raw_parsed_back() {
+    let (world, hasher) = ingested().await;
+    let exporter = Exporter {
+        records: world.records.clone(),
+        journal: world.journal.clone(),
+        media: world.journal.clone(),
+        clock: world.clock.clone(),
+        hasher,
+        progress_every: 100,
+    };
+    let out = std::env::temp_dir().join(format!("wavault-export-unit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let report = exporter.export(&ids(B), &out, &|_| {}).await.unwrap();
+    assert_eq!((report.records, report.journal_objects), (2, 1));
+
+    let records: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(out.join("records.json")).unwrap()).unwrap();
+    let message = records
+        .iter()
+        .find(|r| r["sk"] == "message")
+        .expect("B's message");
+    assert_eq!(message["raw"], text_message("wamid.B1", B, "from bob"));
+    assert_eq!(message["kind"], "message");
+    assert_eq!(message["type"], "text");
+    assert!(message["expires_at"].is_i64() && message["expiry_hour"].is_i64());
+    assert!(message["contact_wa_hash"].is_string());
+    let names: Vec<&String> = message.as_object().unwrap().keys().collect();
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted: {names:?}");
+    let status = records.iter().find(|r| r["sk"] != "message").unwrap();
+    assert_eq!(status["raw"], self::status("wamid.OUT.B", B));
+    let everything = std::fs::read_to_string(out.join("records.json")).unwrap()
+        + &std::fs::read_to_string(out.join("journal.json")).unwrap();
+    assert!(!everything.contains(A) && !everything.contains("from alice"));
+    std::fs::remove_dir_all(&out).unwrap();
+}

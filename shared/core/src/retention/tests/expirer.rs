@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::clock::FixedClock;
-use crate::records::ItemKey;
-use crate::retention::{ExpiredItem, ExpiringRecords};
+use crate::records::{ItemKey, ItemKind, StoredItem};
+use crate::retention::{ExpiredItem, ExpiredPage, ExpiringRecords, PageCursor};
 use crate::testkit::memory::MemoryMetrics;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -26,7 +26,7 @@ impl Table {
                 wamid: wamid.to_owned(),
                 sk: "message".to_owned(),
             },
-            kind: "message".to_owned(),
+            kind: Some(ItemKind::Message),
             media_key: media.map(|(k, _)| k.to_owned()),
             media_bytes: media.map(|(_, b)| b).unwrap_or(0),
             journal_key: Some(journal.to_owned()),
@@ -53,8 +53,8 @@ impl ExpiringRecords for Table {
         &self,
         hour: i64,
         now: i64,
-        cursor: Option<String>,
-    ) -> Result<(Vec<ItemKey>, Option<String>), PortError> {
+        cursor: Option<PageCursor>,
+    ) -> Result<ExpiredPage, PortError> {
         self.hours_read.lock().unwrap().push(hour);
         // Pages of two after the cursor's key (as DynamoDB's LastEvaluatedKey works).
         let matching: Vec<ItemKey> = self
@@ -63,12 +63,21 @@ impl ExpiringRecords for Table {
             .unwrap()
             .values()
             .filter(|(at, _)| RetentionPolicy::expiry_hour(*at) == hour && *at <= now)
-            .filter(|(_, item)| cursor.as_ref().is_none_or(|c| item.key.wamid > *c))
+            .filter(|(_, item)| {
+                cursor
+                    .as_ref()
+                    .is_none_or(|c| item.key.wamid > c.0.key.wamid)
+            })
             .map(|(_, item)| item.key.clone())
             .collect();
         let page: Vec<ItemKey> = matching.iter().take(2).cloned().collect();
-        let next = (matching.len() > 2).then(|| page[1].wamid.clone());
-        Ok((page, next))
+        let next = (matching.len() > 2).then(|| {
+            PageCursor(StoredItem {
+                key: page[1].clone(),
+                ..StoredItem::default()
+            })
+        });
+        Ok(ExpiredPage { keys: page, next })
     }
 
     async fn delete_if_expired(
@@ -226,7 +235,7 @@ async fn ttl_removals_delete_media_and_journal_once_per_batch() {
             wamid: wamid.to_owned(),
             sk: "message".to_owned(),
         },
-        kind: "message".to_owned(),
+        kind: Some(ItemKind::Message),
         media_key: media.map(str::to_owned),
         media_bytes: if media.is_some() { 7 } else { 0 },
         journal_key: Some("journal/j.json".to_owned()),
@@ -263,7 +272,7 @@ async fn a_failed_delete_reports_where_to_resume() {
             wamid: wamid.to_owned(),
             sk: "message".to_owned(),
         },
-        kind: "message".to_owned(),
+        kind: Some(ItemKind::Message),
         media_key: Some(media.to_owned()),
         media_bytes: 1,
         journal_key: None,

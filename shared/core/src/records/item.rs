@@ -1,0 +1,546 @@
+//! The typed model of a records-table item: every attribute the table layout documents
+//! (docs/data.md "Records") is a field here, so its name and type are given once. The adapters'
+//! codec turns this into DynamoDB attribute values and back (puts, gets, query results, delete
+//! returns, stream images); erasure, export and retention read it instead of a map of names.
+
+use super::{ItemKey, MediaStatus, Record, RecordKind};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The attribute names expressions must spell (conditions, key conditions, updates,
+/// projections). Each is the serialized name of a [`StoredItem`] field; a unit test checks that
+/// this list and the fields agree.
+pub mod attributes {
+    pub const WAMID: &str = "wamid";
+    pub const SK: &str = "sk";
+    pub const KIND: &str = "kind";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const EXPIRY_HOUR: &str = "expiry_hour";
+    pub const RECEIVED_AT: &str = "received_at";
+    pub const JOURNAL_KEY: &str = "journal_key";
+    pub const WABA_ID: &str = "waba_id";
+    pub const PHONE_NUMBER_ID: &str = "phone_number_id";
+    pub const CONTACT_WA_HASH: &str = "contact_wa_hash";
+    pub const CONTACT_USER_HASH: &str = "contact_user_hash";
+    pub const RAW: &str = "raw";
+    pub const TYPE: &str = "type";
+    pub const STATUS: &str = "status";
+    pub const ERROR_CODE: &str = "error_code";
+    pub const MEDIA_ID: &str = "media_id";
+    pub const MEDIA_KIND: &str = "media_kind";
+    pub const MEDIA_MIME_TYPE: &str = "media_mime_type";
+    pub const MEDIA_DECLARED_SHA256: &str = "media_declared_sha256";
+    pub const MEDIA_STATUS: &str = "media_status";
+    pub const MEDIA_DEADLINE: &str = "media_deadline";
+    pub const PENDING_SHARD: &str = "pending_shard";
+    pub const MEDIA_KEY: &str = "media_key";
+    pub const MEDIA_SHA256: &str = "media_sha256";
+    pub const MEDIA_BYTES: &str = "media_bytes";
+    pub const ARCHIVED_AT: &str = "archived_at";
+    pub const MEDIA_ERROR: &str = "media_error";
+    pub const FAILED_AT: &str = "failed_at";
+    pub const ERASED_AT: &str = "erased_at";
+    pub const NEXT_HOUR: &str = "next_hour";
+
+    /// Every attribute above, in the order of [`super::StoredItem`]'s fields.
+    pub const ALL: &[&str] = &[
+        WAMID,
+        SK,
+        KIND,
+        EXPIRES_AT,
+        EXPIRY_HOUR,
+        RECEIVED_AT,
+        JOURNAL_KEY,
+        WABA_ID,
+        PHONE_NUMBER_ID,
+        CONTACT_WA_HASH,
+        CONTACT_USER_HASH,
+        RAW,
+        TYPE,
+        STATUS,
+        ERROR_CODE,
+        MEDIA_ID,
+        MEDIA_KIND,
+        MEDIA_MIME_TYPE,
+        MEDIA_DECLARED_SHA256,
+        MEDIA_STATUS,
+        MEDIA_DEADLINE,
+        PENDING_SHARD,
+        MEDIA_KEY,
+        MEDIA_SHA256,
+        MEDIA_BYTES,
+        ARCHIVED_AT,
+        MEDIA_ERROR,
+        FAILED_AT,
+        ERASED_AT,
+        NEXT_HOUR,
+    ];
+}
+
+/// What an item is (its `kind` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    Message,
+    Status,
+    Error,
+    /// See [`RecordKind::JournalLink`].
+    JournalLink,
+    /// The tombstone an erasure leaves in place of a record: the webhook's conditional puts then
+    /// cannot recreate it from a redelivery, and the media fetcher treats it as a record gone.
+    Erased,
+    /// The retention sweep's checkpoint (no `expires_at`: neither TTL nor the sweep removes it).
+    Checkpoint,
+}
+
+impl ItemKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Message => "message",
+            ItemKind::Status => "status",
+            ItemKind::Error => "error",
+            ItemKind::JournalLink => "journal-link",
+            ItemKind::Erased => "erased",
+            ItemKind::Checkpoint => "checkpoint",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            ItemKind::Message,
+            ItemKind::Status,
+            ItemKind::Error,
+            ItemKind::JournalLink,
+            ItemKind::Erased,
+            ItemKind::Checkpoint,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == value)
+    }
+}
+
+impl From<RecordKind> for ItemKind {
+    fn from(kind: RecordKind) -> Self {
+        kind.item_kind()
+    }
+}
+
+/// Stored as its name ([`ItemKind::as_str`]), so the name is spelled once.
+impl Serialize for ItemKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ItemKind::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown item kind {name:?}")))
+    }
+}
+
+/// Stored as its name ([`MediaStatus::as_str`]).
+impl Serialize for MediaStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for MediaStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        MediaStatus::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown media status {name:?}")))
+    }
+}
+
+/// One item of the records table as stored. Only the key is always there: which attributes an
+/// item holds depends on its kind (and on the projection it was read with). An absent attribute
+/// is `None` and is not written, which keeps the sparse indexes sparse.
+///
+/// Reading is lenient, as the adapters always were: an attribute of another type than its field
+/// (or an empty string) reads as absent, and a number stored as a numeric string reads as that
+/// number, so one odd attribute never makes an item unreadable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredItem {
+    /// `wamid` (partition) and `sk` (sort).
+    #[serde(flatten)]
+    pub key: ItemKey,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::kind"
+    )]
+    pub kind: Option<ItemKind>,
+    /// Epoch seconds, a Number: the table's TTL attribute.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub expires_at: Option<i64>,
+    /// `expires_at / 3600`: the key of the `by-expiry-hour` index.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub expiry_hour: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub received_at: Option<i64>,
+    /// The journal object holding the webhook this item came from.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub journal_key: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub waba_id: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub phone_number_id: Option<String>,
+    /// Key of the sparse `by-contact-wa` index.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub contact_wa_hash: Option<String>,
+    /// Key of the sparse `by-contact-user` index.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub contact_user_hash: Option<String>,
+    /// The element exactly as Meta sent it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub raw: Option<String>,
+    /// Message type (`type`), for messages.
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub message_type: Option<String>,
+    /// Delivery status, for statuses.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub status: Option<String>,
+    /// Graph error code, for errors and failed statuses.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub error_code: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub media_id: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub media_kind: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub media_mime_type: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub media_declared_sha256: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::media_status"
+    )]
+    pub media_status: Option<MediaStatus>,
+    /// When Meta stops serving the media id (range key of the `media-pending` index).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub media_deadline: Option<i64>,
+    /// Present only while pending (or dead-lettered, `dlq#N`): key of the sparse `media-pending` index.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub pending_shard: Option<String>,
+    /// Where the archived file is.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub media_key: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub media_sha256: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub media_bytes: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub archived_at: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub media_error: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub failed_at: Option<i64>,
+    /// Tombstones: when the record was erased.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub erased_at: Option<i64>,
+    /// The sweep's checkpoint: the first expiry hour the next sweep reads.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub next_hour: Option<i64>,
+}
+
+impl StoredItem {
+    /// The tombstone left in place of an erased record: its key, `kind = erased`, when, and the
+    /// original expiry so TTL still removes it; no contact hash, no content.
+    pub fn tombstone(key: ItemKey, erased_at: i64, expires_at: Option<i64>) -> Self {
+        Self {
+            key,
+            kind: Some(ItemKind::Erased),
+            erased_at: Some(erased_at),
+            expires_at,
+            ..Self::default()
+        }
+    }
+
+    /// The retention sweep's checkpoint item.
+    pub fn checkpoint(key: ItemKey, next_hour: i64) -> Self {
+        Self {
+            key,
+            kind: Some(ItemKind::Checkpoint),
+            next_hour: Some(next_hour),
+            ..Self::default()
+        }
+    }
+
+    pub fn is_tombstone(&self) -> bool {
+        self.kind == Some(ItemKind::Erased)
+    }
+
+    pub fn is_journal_link(&self) -> bool {
+        self.kind == Some(ItemKind::JournalLink)
+    }
+
+    /// Past its expiry at `now` (TTL deletes late; reads must not wait for it).
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// Neither a tombstone nor expired at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        !self.is_tombstone() && !self.is_expired(now)
+    }
+}
+
+/// The item a webhook record is first written as (media `pending`, in the `media-pending` index).
+impl From<&Record> for StoredItem {
+    fn from(record: &Record) -> Self {
+        let text = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        let media = record.media.as_ref();
+        Self {
+            key: ItemKey {
+                wamid: record.wamid.clone(),
+                sk: record.sk.clone(),
+            },
+            kind: Some(record.kind.into()),
+            expires_at: Some(record.expires_at),
+            expiry_hour: Some(crate::retention::RetentionPolicy::expiry_hour(
+                record.expires_at,
+            )),
+            received_at: Some(record.received_at),
+            journal_key: Some(record.journal_key.clone()),
+            waba_id: text(&record.waba_id),
+            phone_number_id: text(&record.phone_number_id),
+            contact_wa_hash: text(&record.contact_wa_hash),
+            contact_user_hash: text(&record.contact_user_hash),
+            raw: Some(record.raw.clone()).filter(|raw| !raw.is_empty()),
+            message_type: text(&record.message_type),
+            status: text(&record.status),
+            error_code: record.error_code,
+            media_id: media.map(|m| m.media_id.clone()),
+            media_kind: media.map(|m| m.kind.to_owned()),
+            media_mime_type: media.and_then(|m| text(&m.mime_type)),
+            media_declared_sha256: media.and_then(|m| text(&m.declared_sha256)),
+            media_status: media.map(|_| MediaStatus::Pending),
+            media_deadline: media.map(|m| m.deadline),
+            pending_shard: media.map(|_| crate::media::pending_shard(&record.wamid)),
+            ..Self::default()
+        }
+    }
+}
+
+/// Field deserializers that read an attribute of an unexpected type as absent instead of failing
+/// the whole item.
+mod lenient {
+    use super::{ItemKind, MediaStatus};
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    /// What an attribute holds, as far as the fields care.
+    enum Scalar {
+        Text(String),
+        Signed(i64),
+        Unsigned(u64),
+        /// Anything else (bool, null, binary, float, list, map): read as absent.
+        Other,
+    }
+
+    struct ScalarVisitor;
+
+    impl<'de> Visitor<'de> for ScalarVisitor {
+        type Value = Scalar;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an attribute value")
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+            Ok(Scalar::Other)
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Scalar, E> {
+            Ok(Scalar::Signed(value))
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Scalar, E> {
+            Ok(Scalar::Unsigned(value))
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
+            Ok(Scalar::Other)
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Scalar, E> {
+            Ok(Scalar::Text(value.to_owned()))
+        }
+
+        fn visit_string<E: de::Error>(self, value: String) -> Result<Scalar, E> {
+            Ok(Scalar::Text(value))
+        }
+
+        fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Scalar, E> {
+            Ok(Scalar::Other)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+            Ok(Scalar::Other)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+            Ok(Scalar::Other)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Scalar, D::Error> {
+            inner.deserialize_any(self)
+        }
+
+        fn visit_newtype_struct<D: Deserializer<'de>>(self, inner: D) -> Result<Scalar, D::Error> {
+            inner.deserialize_any(self)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Scalar::Other)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Scalar::Other)
+        }
+    }
+
+    /// A non-empty string.
+    pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+        Ok(match deserializer.deserialize_any(ScalarVisitor)? {
+            Scalar::Text(text) if !text.is_empty() => Some(text),
+            _ => None,
+        })
+    }
+
+    /// A whole number that fits `T`, stored as a Number or as a numeric string.
+    pub fn number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr,
+    {
+        Ok(match deserializer.deserialize_any(ScalarVisitor)? {
+            Scalar::Signed(n) => T::try_from(n).ok(),
+            Scalar::Unsigned(n) => T::try_from(n).ok(),
+            Scalar::Text(text) => text.parse().ok(),
+            Scalar::Other => None,
+        })
+    }
+
+    pub fn kind<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<ItemKind>, D::Error> {
+        Ok(text(deserializer)?.as_deref().and_then(ItemKind::parse))
+    }
+
+    pub fn media_status<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<MediaStatus>, D::Error> {
+        Ok(text(deserializer)?.as_deref().and_then(MediaStatus::parse))
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/item.rs"]
+mod tests;
