@@ -7,7 +7,6 @@ use crate::item_codec;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;
-use wavault_core::config::ConfigError;
 use wavault_core::contact::ContactHasher;
 use wavault_core::contact::{
     ContactIndex, ContactRecords, Eraser, JournalObjects, Tombstone, TombstoneWrite,
@@ -37,28 +36,6 @@ pub struct ContactDataConfig {
     pub contact_hash_secret_id: String,
     /// `KMS_KEY_ID`: redacted journal objects are written as the webhook writes them.
     pub kms_key_id: Option<String>,
-}
-
-impl ContactDataConfig {
-    /// Reads settings through `lookup`; an override (a command-line flag) wins over the variable.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-        table: Option<String>,
-        bucket: Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str, flag: Option<String>| {
-            flag.filter(|v| !v.trim().is_empty())
-                .or_else(|| get(name))
-                .ok_or(ConfigError::Missing(name))
-        };
-        Ok(Self {
-            records_table: required("RECORDS_TABLE", table)?,
-            archive_bucket: required("ARCHIVE_BUCKET", bucket)?,
-            contact_hash_secret_id: required("CONTACT_HASH_SECRET_ID", None)?,
-            kms_key_id: get("KMS_KEY_ID"),
-        })
-    }
 }
 
 /// The clients erasure and export use (the operator tool builds only these).
@@ -163,14 +140,6 @@ fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-fn is_conditional_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
-{
-    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(error)
-        == Some("ConditionalCheckFailedException")
-}
-
 #[async_trait]
 impl ContactRecords for DynamoContactRecords {
     async fn keys(&self, index: ContactIndex, hash: &str) -> Result<Vec<ItemKey>, PortError> {
@@ -242,7 +211,7 @@ impl ContactRecords for DynamoContactRecords {
         };
         match request.send().await {
             Ok(_) => Ok(TombstoneWrite::Written),
-            Err(error) if is_conditional_failure(&error) => Ok(TombstoneWrite::Changed),
+            Err(error) if item_codec::is_conditional_failure(&error) => Ok(TombstoneWrite::Changed),
             Err(error) => Err(classify("dynamodb", &error)),
         }
     }
@@ -260,7 +229,7 @@ impl ContactRecords for DynamoContactRecords {
         match result {
             Ok(_) => Ok(()),
             // Gone already (or, impossibly, not a link): nothing to delete.
-            Err(error) if is_conditional_failure(&error) => Ok(()),
+            Err(error) if item_codec::is_conditional_failure(&error) => Ok(()),
             Err(error) => Err(classify("dynamodb", &error)),
         }
     }

@@ -2,7 +2,7 @@
 //! reads and updates of a message's media attributes.
 //!
 //! Items are the core's [`StoredItem`] through [`crate::item_codec`] (layout: docs/data.md
-//! "Records"); expressions name attributes by [`attributes`].
+//! "Records"); expressions name attributes by [`wavault_core::records::attributes`].
 
 use crate::classify;
 use crate::item_codec::{self, DynamoItem};
@@ -124,15 +124,6 @@ impl RecordStore for DynamoRecordStore {
     }
 }
 
-/// A conditional write whose condition did not hold.
-fn is_conditional_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
-{
-    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(error)
-        == Some("ConditionalCheckFailedException")
-}
-
 #[async_trait]
 impl wavault_core::media::MediaRecords for DynamoRecordStore {
     async fn media_status(
@@ -174,7 +165,7 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
             .await;
         match result {
             Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
-            Err(error) if is_conditional_failure(&error) => {
+            Err(error) if item_codec::is_conditional_failure(&error) => {
                 Ok(wavault_core::media::MediaUpdate::RecordGone)
             }
             Err(error) => Err(classify("dynamodb", &error)),
@@ -202,7 +193,7 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
             .await;
         match result {
             Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
-            Err(error) if is_conditional_failure(&error) => {
+            Err(error) if item_codec::is_conditional_failure(&error) => {
                 Ok(wavault_core::media::MediaUpdate::Unchanged)
             }
             Err(error) => Err(classify("dynamodb", &error)),
@@ -243,7 +234,7 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
         }
         match request.send().await {
             Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
-            Err(error) if is_conditional_failure(&error) => {
+            Err(error) if item_codec::is_conditional_failure(&error) => {
                 Ok(wavault_core::media::MediaUpdate::Unchanged)
             }
             Err(error) => Err(classify("dynamodb", &error)),

@@ -101,12 +101,7 @@ impl ExpiringRecords for DynamoExpiringRecords {
                 .map(|old| item_codec::from_item::<StoredItem>(old).map(ExpiredItem::from))
                 .transpose(),
             // Gone already (TTL or another sweep) or no longer expired: nothing to do.
-            Err(error)
-                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&error)
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(None)
-            }
+            Err(error) if item_codec::is_conditional_failure(&error) => Ok(None),
             Err(error) => Err(classify("dynamodb", &error)),
         }
     }

@@ -56,6 +56,15 @@ pub fn from_image<T: DeserializeOwned>(image: StreamImage) -> Result<T, PortErro
         .map_err(|e| PortError::failed(SERVICE, "decoding a stream image").caused_by(&e))
 }
 
+/// A conditional write or delete whose condition did not hold (the item changed, exists, or is gone).
+pub fn is_conditional_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(error)
+        == Some("ConditionalCheckFailedException")
+}
+
 /// The value without any part of a type this SDK does not know (`Unknown`: a type DynamoDB added
 /// later), which serde_dynamo's conversion cannot represent; such a part reads as absent.
 fn known_value(value: AttributeValue) -> Option<AttributeValue> {

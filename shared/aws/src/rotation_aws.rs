@@ -2,7 +2,7 @@
 //!
 //! Every read names its version or stage explicitly (`VersionStage=AWSCURRENT` rather than the
 //! default): the rotation logic must never depend on what a default read resolves to. Values are
-//! never logged nor put into errors; SDK errors are classified by [`crate::classify`], which keeps
+//! never logged nor put into errors; SDK errors are classified by `classify` (crate-private), which keeps
 //! AWS's code and message only (those never echo a secret value).
 
 use crate::classify;

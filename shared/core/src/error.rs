@@ -133,8 +133,8 @@ const DIGIT_RUN: usize = 6;
 const TOKEN_WORD: usize = 20;
 
 /// `text` with what could identify someone replaced: every word (letters, digits and `_-+/=.:`) of
-/// [`TOKEN_WORD`] or more characters that contains a digit becomes `<redacted>`, and inside shorter words every run
-/// of [`DIGIT_RUN`] or more digits becomes `<digits>`. Error codes, service names and short words stay readable.
+/// 20 or more characters that contains a digit becomes `<redacted>`, and inside shorter words every run of 6 or more
+/// digits becomes `<digits>`. Error codes, service names and short words stay readable.
 pub fn redact(text: &str) -> String {
     let is_word_char = |c: char| c.is_ascii_alphanumeric() || "_-+/=.:".contains(c);
     let mut out = String::with_capacity(text.len());
