@@ -3,9 +3,9 @@
 //! wavault's EMF metrics have one dimension, `Function` (`webhook`, `media-fetcher`, ...), which is the same in
 //! every deployment; what keeps two stacks apart is the namespace, `wavault/${AWS::StackName}`, given to every
 //! function as `METRICS_NAMESPACE`. Checked here on `infra/template.yaml`:
-//! - every function gets exactly that namespace and its `main.rs` publishes under it;
+//! - every function gets exactly that namespace and its wiring (`main.rs` or `wiring.rs`) publishes under it;
 //! - every alarm on a wavault metric uses that namespace, exactly the dimensions the functions emit (`Function`
-//!   with a value some function's `main.rs` passes to `EmfMetrics::new`) and a metric name the code emits;
+//!   with a value some function's wiring passes to `EmfMetrics::new`) and a metric name the code emits;
 //! - every alarm on an AWS metric is keyed by a resource of this stack (`!Ref` / `!GetAtt`);
 //! - no alarm has a fixed `AlarmName` (CloudFormation then names it `<stack>-<logical id>-<suffix>`);
 //! - the dashboard is named after the stack and every metric it shows is the stack's namespace or a stack resource.
@@ -51,23 +51,27 @@ fn code_text() -> Result<String, Box<dyn std::error::Error>> {
     Ok(text)
 }
 
-/// The `Function` dimension a function's metrics carry: the name its `main.rs` gives `EmfMetrics::new`, and
-/// whether it publishes under the configured namespace.
+/// The `Function` dimension a function's metrics carry: the name its wiring (`main.rs`, else `wiring.rs`) gives
+/// `EmfMetrics::new`, and whether it publishes under the configured namespace (the settings' metrics section).
 fn emf_identity(binary: &str) -> Result<(String, bool), String> {
-    let path = workspace_root()
-        .join("functions")
-        .join(binary)
-        .join("src")
-        .join("main.rs");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let compact: String = text.split_whitespace().collect();
-    let start = compact
-        .find("EmfMetrics::new(\"")
-        .ok_or(format!("{} builds no EmfMetrics", path.display()))?
-        + "EmfMetrics::new(\"".len();
-    let name: String = compact[start..].chars().take_while(|c| *c != '"').collect();
-    let namespaced = compact.contains(".with_namespace(config.metrics_namespace");
-    Ok((name, namespaced))
+    let src = workspace_root().join("functions").join(binary).join("src");
+    for file in ["main.rs", "wiring.rs"] {
+        let path = src.join(file);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let compact: String = text.split_whitespace().collect();
+        let Some(at) = compact.find("EmfMetrics::new(\"") else {
+            continue;
+        };
+        let start = at + "EmfMetrics::new(\"".len();
+        let name: String = compact[start..].chars().take_while(|c| *c != '"').collect();
+        let namespaced = compact.contains(".with_namespace(settings.metrics.namespace");
+        return Ok((name, namespaced));
+    }
+    Err(format!(
+        "{} builds no EmfMetrics (main.rs, wiring.rs)",
+        src.display()
+    ))
 }
 
 /// A dimension value that names a resource of this template (`!Ref X`, `!GetAtt X.Attr`).
