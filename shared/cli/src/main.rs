@@ -179,12 +179,22 @@ fn usage_error(error: clap::Error) -> ExitCode {
 /// The summary to print (also after a partial export) and the error to report.
 async fn run(cli: Cli) -> (Option<Value>, Option<CliError>) {
     match execute(cli).await {
-        Ok((summary, incomplete)) => (Some(summary), incomplete.map(CliError::Incomplete)),
+        Ok(Outcome {
+            summary,
+            incomplete,
+        }) => (Some(summary), incomplete.map(CliError::Incomplete)),
         Err(error) => (None, Some(error)),
     }
 }
 
-async fn execute(cli: Cli) -> Result<(Value, Option<String>), CliError> {
+/// What a command that ran to its end has to say: the JSON summary, and why the result is incomplete if it is
+/// (an export with media missing or not matching).
+struct Outcome {
+    summary: Value,
+    incomplete: Option<String>,
+}
+
+async fn execute(cli: Cli) -> Result<Outcome, CliError> {
     let settings = settings(&cli)?;
     let config = contact_data_config(&settings);
     let clients = wavault_aws::contact_data::ContactClients::new(
@@ -204,7 +214,10 @@ async fn execute(cli: Cli) -> Result<(Value, Option<String>), CliError> {
             let report = eraser.erase(&ids).await?;
             let mut summary = json!({"command": "erase", "contact": audit});
             merge(&mut summary, &report);
-            Ok((summary, None))
+            Ok(Outcome {
+                summary,
+                incomplete: None,
+            })
         }
         Command::Export {
             contact,
@@ -231,7 +244,10 @@ async fn execute(cli: Cli) -> Result<(Value, Option<String>), CliError> {
                     report.media_missing, report.media_mismatched
                 )
             });
-            Ok((summary, incomplete))
+            Ok(Outcome {
+                summary,
+                incomplete,
+            })
         }
     }
 }
