@@ -26,6 +26,7 @@ pub mod moto;
 pub mod privacy;
 mod process;
 mod proxy;
+pub mod realistic;
 pub mod rotation_stack;
 mod serve;
 pub mod slow_upstream;

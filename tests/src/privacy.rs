@@ -48,7 +48,15 @@ impl Person {
             .chain(self.wamids.iter().filter_map(|w| phone_in_wamid(w)))
             .collect();
         needles.extend(phones.into_iter().map(|p| ("phone number", p)));
-        needles.extend(self.user_ids.iter().map(|u| ("user id", u.clone())));
+        for user_id in &self.user_ids {
+            needles.push(("user id", user_id.clone()));
+            // The digits without the country (and `ENT.`) prefix, as a key or log that split the id may carry.
+            if let Some((_, bare)) = user_id.rsplit_once('.') {
+                if bare.len() >= 12 {
+                    needles.push(("user id", bare.to_owned()));
+                }
+            }
+        }
         for wamid in &self.wamids {
             needles.push(("wamid", wamid.clone()));
             // The id without its prefix, as a URL or a log may carry it.
@@ -93,13 +101,15 @@ pub fn key_attributes(template: &Template) -> Result<BTreeSet<String>> {
         }
     };
     add_schema(table.get(&["KeySchema"]));
-    for index in table
-        .get(&["GlobalSecondaryIndexes"])
-        .and_then(|i| i.as_array())
-        .into_iter()
-        .flatten()
-    {
-        add_schema(index.get("KeySchema"));
+    for kind in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
+        for index in table
+            .get(&[kind])
+            .and_then(|i| i.as_array())
+            .into_iter()
+            .flatten()
+        {
+            add_schema(index.get("KeySchema"));
+        }
     }
     if names.is_empty() {
         return Err(Error::Template {
@@ -190,6 +200,29 @@ pub async fn object_keys_and_metadata(
                     format!("{name}={value}"),
                 ));
             }
+            // Headers a writer could put a filename or an id in.
+            for (name, value) in [
+                ("content-disposition", head.content_disposition()),
+                ("content-type", head.content_type()),
+            ] {
+                if let Some(value) = value {
+                    places.push((format!("s3 header {name} of {key}"), value.to_owned()));
+                }
+            }
+            let tagging = s3
+                .get_object_tagging()
+                .bucket(&stack.bucket)
+                .key(key)
+                .set_version_id(version_id.filter(|v| *v != "null").map(str::to_owned))
+                .send()
+                .await
+                .map_err(|e| aws("GetObjectTagging", e))?;
+            for tag in tagging.tag_set() {
+                places.push((
+                    format!("s3 tag {} of {key}", tag.key()),
+                    format!("{}={}", tag.key(), tag.value()),
+                ));
+            }
         }
         for marker in page.delete_markers() {
             if let Some(key) = marker.key() {
@@ -204,36 +237,62 @@ pub async fn object_keys_and_metadata(
     }
 }
 
-/// The bodies of the messages waiting on `queue_url`, read without taking them (visibility timeout 0).
+/// The bodies (and message attributes) of the messages waiting on `queue_url`, read without taking them: each is
+/// received once, held invisible until every message was read, then made visible again at once.
+///
+/// One receive per message, so a peek costs a job one of its receives before the queue's redrive (receiving with
+/// visibility 0 again and again would send it to the dead-letter queue).
 pub async fn queue_bodies(sdk: &SdkConfig, queue_url: &str) -> Result<Vec<(String, String)>> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let mut seen = BTreeSet::new();
     let mut places = Vec::new();
-    // Ten receives of up to ten: with visibility 0 a message may come back; its id keeps it counted once.
-    for _ in 0..10 {
-        let page = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .wait_time_seconds(0)
-            .send()
-            .await
-            .map_err(|e| aws("ReceiveMessage", e))?;
-        if page.messages().is_empty() {
-            break;
-        }
-        for message in page.messages() {
-            let id = message.message_id().unwrap_or_default().to_owned();
-            if seen.insert(id.clone()) {
+    let mut handles = Vec::new();
+    let read = async {
+        loop {
+            let page = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(120)
+                .wait_time_seconds(0)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .map_err(|e| aws("ReceiveMessage", e))?;
+            if page.messages().is_empty() {
+                return Ok::<(), Error>(());
+            }
+            for message in page.messages() {
+                handles.extend(message.receipt_handle().map(str::to_owned));
+                let id = message.message_id().unwrap_or_default().to_owned();
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
                 places.push((
                     format!("sqs body {id} on {queue_url}"),
                     message.body().unwrap_or_default().to_owned(),
                 ));
+                for (name, value) in message.message_attributes().into_iter().flatten() {
+                    places.push((
+                        format!("sqs attribute {name} of {id} on {queue_url}"),
+                        format!("{name}={}", value.string_value().unwrap_or_default()),
+                    ));
+                }
             }
         }
+    };
+    let outcome = read.await;
+    // Put back what was read, even when a later receive failed.
+    for handle in &handles {
+        sqs.change_message_visibility()
+            .queue_url(queue_url)
+            .receipt_handle(handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(|e| aws("ChangeMessageVisibility", e))?;
     }
-    Ok(places)
+    outcome.map(|()| places)
 }
 
 /// Log lines of one process, as (place, text).
