@@ -23,6 +23,7 @@ use crate::iam::{Gateway, Principal, LOCAL_KMS_KEY_ARN};
 use crate::template::{as_i64, scalar_string, Resource, Template};
 use crate::{Error, Result};
 use std::sync::Arc;
+use wavault_core::contact::{ContactHasher, RecordIdKind};
 
 /// Logical ids in `infra/template.yaml` the local stack provisions.
 pub mod logical_ids {
@@ -66,6 +67,8 @@ pub struct LocalStack {
     pub meta_secret_id: String,
     /// Contact-hash key secret ARN.
     pub contact_hash_secret_id: String,
+    /// The key that secret holds, as the functions read it: tests compute record keys with it.
+    pub contact_hasher: ContactHasher,
     /// The retention the template configures (its `RetentionDays` parameter), for the functions' env.
     pub retention_days: i64,
     /// The Graph API version the template configures (its `GraphApiVersion` parameter).
@@ -86,6 +89,17 @@ pub struct IamBinding {
 }
 
 impl LocalStack {
+    /// The partition key the webhook stores the message `wamid` (and its statuses) under: the one
+    /// way tests find a record by its wamid.
+    pub fn message_key(&self, wamid: &str) -> String {
+        self.contact_hasher.record_key(RecordIdKind::Message, wamid)
+    }
+
+    /// The partition key of a value-level error's synthetic id (`error.<digest>.<e>.<c>.<i>`).
+    pub fn error_key(&self, id: &str) -> String {
+        self.contact_hasher.record_key(RecordIdKind::Error, id)
+    }
+
     /// Provisions from the project's template (`infra/template.yaml`, or `$WAVAULT_TEMPLATE`).
     ///
     /// `name_suffix` (1-30 of `[a-z0-9-]`) makes every name unique so tests can share one moto.
@@ -184,6 +198,8 @@ impl LocalStack {
             dlq_arn,
             meta_secret_id,
             contact_hash_secret_id,
+            // Read as `secrets::parse_contact_hash_key` reads it (trimmed).
+            contact_hasher: ContactHasher::new(contact_hash_key.trim()),
             retention_days,
             graph_api_version,
             suffix: name_suffix.to_owned(),

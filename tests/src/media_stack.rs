@@ -217,30 +217,13 @@ impl MediaStack {
         Ok(jobs)
     }
 
-    /// The message item of `wamid`.
+    /// The message item of `wamid` (found under its keyed hash, as the functions find it).
     pub async fn record(
         &self,
         wamid: &str,
     ) -> Result<Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>>
     {
-        let output = self
-            .webhook
-            .dynamodb
-            .get_item()
-            .table_name(&self.webhook.stack.table)
-            .key(
-                "wamid",
-                aws_sdk_dynamodb::types::AttributeValue::S(wamid.to_owned()),
-            )
-            .key(
-                "sk",
-                aws_sdk_dynamodb::types::AttributeValue::S("message".to_owned()),
-            )
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| aws("GetItem", e))?;
-        Ok(output.item().cloned())
+        self.webhook.item(wamid, "message").await
     }
 
     /// Puts a new `access_token` into the Meta secret (what an operator or the rotator does).

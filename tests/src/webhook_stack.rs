@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use wavault_core::records::attributes::{PK, SK};
 use wavault_core::webhook::signature::signature_header;
 
 /// The app secret the local stack's Meta secret holds.
@@ -162,6 +163,41 @@ impl WebhookStack {
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// The item of the message (or status) `wamid` with sort key `sk`, read by the partition key
+    /// the webhook derives from the wamid ([`LocalStack::message_key`]).
+    pub async fn item(
+        &self,
+        wamid: &str,
+        sk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>> {
+        let output = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.stack.table)
+            .key(PK, AttributeValue::S(self.stack.message_key(wamid)))
+            .key(SK, AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("GetItem", e))?;
+        Ok(output.item().cloned())
+    }
+
+    /// Writes the retention sweep's checkpoint (the first expiry hour the next sweep reads) through
+    /// the expirer's own adapter. A deployment's first sweep has none and reads 7 days of every
+    /// shard (5,408 index queries: seconds on DynamoDB, over a minute on moto, which scans the
+    /// whole table for each); tests and the demo that are not about that start from a few hours.
+    pub async fn set_sweep_checkpoint(&self, hour: i64) -> Result<()> {
+        use wavault_core::retention::ExpiringRecords;
+        wavault_aws::expiry_dynamodb::DynamoExpiringRecords::new(
+            self.dynamodb.clone(),
+            self.stack.table.clone(),
+        )
+        .set_sweep_checkpoint(hour)
+        .await
+        .map_err(|e| aws_error("PutItem (sweep checkpoint)", e))
     }
 
     /// The message, status and error items (without the journal links kept for erasure).

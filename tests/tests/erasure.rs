@@ -9,6 +9,7 @@ use wavault_core::contact::{ContactHasher, ContactIdKind};
 use wavault_core::records::{body_sha256_hex, journal_key};
 use wavault_core::testkit::samples;
 use wavault_tests::fake_graph::MediaBehaviour;
+use wavault_tests::local_stack::LocalStack;
 use wavault_tests::media_stack::MediaStack;
 use wavault_tests::moto::MotoServer;
 use wavault_tests::webhook_stack::{function_binary, n, s, ACCESS_TOKEN, CONTACT_HASH_KEY};
@@ -59,7 +60,8 @@ fn bytes(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// The webhook bodies of the scenario and the elements they carry, by `(wamid, sk)`.
+/// The webhook bodies of the scenario and the elements they carry, by item key `(pk, sk)` (the
+/// partition key is the wamid's keyed hash, computed by the stack's one helper).
 struct Scenario {
     a_only: Vec<u8>,
     b_only: Vec<u8>,
@@ -73,7 +75,7 @@ struct Scenario {
     media: BTreeMap<&'static str, Vec<u8>>,
 }
 
-fn scenario() -> Scenario {
+fn scenario(stack: &LocalStack) -> Scenario {
     let a1 = samples::text_message("wamid.ER.A1", A, A_TEXT);
     let a2 = samples::media_message("wamid.ER.A2", A, "image", "m-er-a1", "image/jpeg");
     let a3 = samples::text_message("wamid.ER.A3", A, A_TEXT);
@@ -111,7 +113,7 @@ fn scenario() -> Scenario {
         vec![a5.clone()],
         vec![],
     ));
-    let key = |wamid: &str, sk: &str| (wamid.to_owned(), sk.to_owned());
+    let key = |wamid: &str, sk: &str| (stack.message_key(wamid), sk.to_owned());
     let mut sent = BTreeMap::new();
     let mut a_keys = BTreeSet::new();
     let mut b_keys = BTreeSet::new();
@@ -206,7 +208,7 @@ async fn item(m: &MediaStack, key: &(String, String)) -> TestResult<Option<Item>
         .dynamodb
         .get_item()
         .table_name(&m.webhook.stack.table)
-        .key("wamid", AttributeValue::S(key.0.clone()))
+        .key("pk", AttributeValue::S(key.0.clone()))
         .key("sk", AttributeValue::S(key.1.clone()))
         .consistent_read(true)
         .send()
@@ -216,7 +218,7 @@ async fn item(m: &MediaStack, key: &(String, String)) -> TestResult<Option<Item>
 
 fn item_key(item: &Item) -> (String, String) {
     (
-        s(item, "wamid").unwrap_or_default().to_owned(),
+        s(item, "pk").unwrap_or_default().to_owned(),
         s(item, "sk").unwrap_or_default().to_owned(),
     )
 }
@@ -241,7 +243,7 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
     let moto = MotoServer::shared()?;
     let m = MediaStack::start(&moto.endpoint(), "erasure").await?;
     m.graph.set_valid_tokens(&[ACCESS_TOKEN]);
-    let sc = scenario();
+    let sc = scenario(&m.webhook.stack);
     for (id, data) in &sc.media {
         let mime = if *id == "m-er-b2" {
             "application/pdf"
@@ -364,7 +366,10 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
     assert_eq!(ids(&value["messages"]), vec!["wamid.ER.B3"]);
     assert_eq!(
         value["messages"][0],
-        sc.sent[&("wamid.ER.B3".to_owned(), "message".to_owned())]
+        sc.sent[&(
+            m.webhook.stack.message_key("wamid.ER.B3"),
+            "message".to_owned()
+        )]
     );
     assert_eq!(ids(&value["statuses"]), vec!["wamid.ER.OUT.B"]);
     // B's items are exactly as before; no item names A any more.
@@ -468,7 +473,7 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
         .iter()
         .map(|r| {
             (
-                r["wamid"].as_str().unwrap_or_default().to_owned(),
+                r["pk"].as_str().unwrap_or_default().to_owned(),
                 r["sk"].as_str().unwrap_or_default().to_owned(),
             )
         })
@@ -476,7 +481,7 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
     assert_eq!(exported, sc.b_keys);
     for record in &records {
         let key = (
-            record["wamid"].as_str().unwrap_or_default().to_owned(),
+            record["pk"].as_str().unwrap_or_default().to_owned(),
             record["sk"].as_str().unwrap_or_default().to_owned(),
         );
         assert_eq!(record["raw"], sc.sent[&key], "raw round-trips as JSON");
@@ -495,11 +500,17 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
         );
         assert_eq!(file["bytes"].as_u64(), Some(data.len() as u64));
         if let Some(rest) = path.strip_prefix("media/") {
-            let media_id = rest
+            // Media files are named by their record's key; the record says which media id it was.
+            let record_key = rest
                 .rsplit('/')
                 .next()
                 .and_then(|name| name.split('.').next())
                 .ok_or("media file name")?;
+            let media_id = records
+                .iter()
+                .find(|r| r["pk"] == record_key && r["sk"] == "message")
+                .and_then(|r| r["media_id"].as_str())
+                .ok_or("no record for the media file")?;
             assert!(sc.media[media_id] == data, "{media_id} bytes differ");
             assert_eq!(file["matches_record"], json!(true));
             media_seen.insert(media_id.to_owned());

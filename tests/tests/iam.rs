@@ -184,10 +184,7 @@ async fn json_services_answer_access_denied_as_aws_does() -> TestResult {
     let delete = dynamodb_client(&config)
         .delete_item()
         .table_name(&stack.table)
-        .key(
-            "wamid",
-            aws_sdk_dynamodb::types::AttributeValue::S("x".into()),
-        )
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
         .key(
             "sk",
             aws_sdk_dynamodb::types::AttributeValue::S("message".into()),
@@ -426,7 +423,7 @@ fn s3_requests_map_to_the_actions_aws_authorizes() {
 #[test]
 fn dynamodb_requests_name_the_index_and_the_leading_key() -> TestResult {
     let mut resources = StackResources::default();
-    resources.tables.insert("t".into(), "wamid".into());
+    resources.tables.insert("t".into(), "pk".into());
     let classify_ddb = |operation: &str, body: serde_json::Value| {
         let body = body.to_string();
         let target = format!("DynamoDB_20120810.{operation}");
@@ -450,7 +447,7 @@ fn dynamodb_requests_name_the_index_and_the_leading_key() -> TestResult {
     );
     let get = classify_ddb(
         "GetItem",
-        json!({"TableName": "t", "Key": {"wamid": {"S": "sweep.retention"}, "sk": {"S": "x"}}}),
+        json!({"TableName": "t", "Key": {"pk": {"S": "sweep.retention"}, "sk": {"S": "x"}}}),
     )?;
     assert_eq!(
         get.checks[0].context.get("dynamodb:LeadingKeys"),

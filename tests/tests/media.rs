@@ -67,12 +67,20 @@ async fn assert_archived(m: &MediaStack, wamid: &str, expected: &[u8]) -> TestRe
         .key(key)
         .send()
         .await?;
+    let metadata = head.metadata().cloned().unwrap_or_default();
     assert_eq!(
-        head.metadata()
-            .and_then(|md| md.get("sha256"))
-            .map(String::as_str),
+        metadata.get("sha256").map(String::as_str),
         Some(sha.as_str())
     );
+    // The record's key names the object, never the wamid or the media id.
+    let record_key = m.webhook.stack.message_key(wamid);
+    assert_eq!(metadata.get("record"), Some(&record_key));
+    let mut names: Vec<&str> = metadata.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["mime-type", "record", "sha256"]);
+    let media_id = s(&item, "media_id").ok_or("media_id")?;
+    assert!(key.contains(&format!("/{record_key}.")), "{key}");
+    assert!(!key.contains(wamid) && !key.contains(media_id), "{key}");
     Ok(())
 }
 
@@ -90,14 +98,22 @@ async fn an_image_is_archived_verified_under_a_key_of_ids() -> TestResult {
     // The fetcher's log lines name the record by a hash, never by its wamid (which embeds a phone number).
     let logs = m.fetcher.logs().join("\n");
     assert!(logs.contains("media_archived"), "{logs}");
-    assert!(
-        !logs.contains("wamid.M.OK"),
-        "a wamid reached the fetcher's logs"
-    );
     let key = s(&record(&m, "wamid.M.OK").await?, "media_key")
         .unwrap_or_default()
         .to_owned();
-    assert!(key.ends_with("/m-ok.jpg"), "{key}");
+    for private in ["wamid.M.OK", "m-ok", key.as_str()] {
+        assert!(
+            !logs.contains(private),
+            "{private} reached the fetcher's logs"
+        );
+    }
+    assert!(
+        key.ends_with(&format!(
+            "/{}.jpg",
+            m.webhook.stack.message_key("wamid.M.OK")
+        )),
+        "{key}"
+    );
     assert!(m
         .graph
         .last_user_agent()
@@ -444,7 +460,7 @@ async fn age(m: &MediaStack, wamid: &str, received_ago: i64, deadline_in: i64) -
         .dynamodb
         .update_item()
         .table_name(&m.webhook.stack.table)
-        .key("wamid", AttributeValue::S(wamid.into()))
+        .key("pk", AttributeValue::S(m.webhook.stack.message_key(wamid)))
         .key("sk", AttributeValue::S("message".into()))
         .update_expression("SET received_at = :r, media_deadline = :d")
         .expression_attribute_values(":r", AttributeValue::N((now - received_ago).to_string()))
@@ -469,7 +485,7 @@ async fn the_sweep_reenqueues_stale_media_records_lost_and_dead_lettered_ones() 
     age(&m, "wamid.S.LOST", 8 * 86_400, -60).await?;
     age(&m, "wamid.S.STALE", 3_600, 3_600).await?;
     // One job exhausted its retries and sits in the DLQ.
-    jobs.retain(|j| j["wamid"] == "wamid.S.DLQ");
+    jobs.retain(|j| j["record"] == m.webhook.stack.message_key("wamid.S.DLQ"));
     m.webhook
         .sqs
         .send_message()
@@ -510,7 +526,10 @@ async fn the_sweep_reenqueues_stale_media_records_lost_and_dead_lettered_ones() 
     );
     let requeued = m.webhook.drain_jobs().await?;
     assert_eq!(requeued.len(), 1);
-    assert_eq!(requeued[0]["wamid"], "wamid.S.STALE");
+    assert_eq!(
+        requeued[0]["record"],
+        m.webhook.stack.message_key("wamid.S.STALE")
+    );
     let logs = m.fetcher.logs().join("\n");
     assert!(
         logs.contains("\"MediaLost\":1") && logs.contains("\"MediaAtRisk\":1"),
@@ -539,7 +558,13 @@ async fn a_slow_download_still_streams_through() -> TestResult {
     let key = s(&record(&m, "wamid.M.SLOW").await?, "media_key")
         .unwrap_or_default()
         .to_owned();
-    assert!(key.ends_with("/m-slow.ogg"), "{key}");
+    assert!(
+        key.ends_with(&format!(
+            "/{}.ogg",
+            m.webhook.stack.message_key("wamid.M.SLOW")
+        )),
+        "{key}"
+    );
     Ok(())
 }
 
@@ -565,8 +590,10 @@ async fn a_record_erased_during_its_download_leaves_no_object() -> TestResult {
             .delete_item()
             .table_name(&m.webhook.stack.table)
             .key(
-                "wamid",
-                aws_sdk_dynamodb::types::AttributeValue::S("wamid.ERASED".into()),
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(
+                    m.webhook.stack.message_key("wamid.ERASED"),
+                ),
             )
             .key(
                 "sk",

@@ -50,7 +50,12 @@ async fn a_multipart_object_carries_its_sha256_from_creation_without_a_copy() ->
     let metadata = head.metadata().cloned().unwrap_or_default();
     let sha = hex::encode(Sha256::digest(&body));
     assert_eq!(metadata.get("sha256"), Some(&sha), "{metadata:?}");
-    assert_eq!(metadata.get("media-id").map(String::as_str), Some("m-mp"));
+    assert_eq!(
+        metadata.get("record"),
+        Some(&m.webhook.stack.message_key("wamid.MP1")),
+        "the record's key, set at creation like the digest"
+    );
+    assert!(!metadata.contains_key("media-id") && !metadata.contains_key("wamid"));
     assert_eq!(head.content_length(), Some(body.len() as i64));
 
     let operations: Vec<String> = Gateway::for_upstream(&moto)?
@@ -84,8 +89,7 @@ async fn a_second_completion_onto_a_taken_key_leaves_the_first_object() -> TestR
         let store = &store;
         async move {
             let meta = ObjectMeta {
-                wamid: "wamid.RACE".to_owned(),
-                media_id: "race".to_owned(),
+                record: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".to_owned(),
                 mime_type: Some("video/mp4".to_owned()),
                 sha256_hex: hex::encode(Sha256::digest(&content)),
             };
@@ -104,6 +108,10 @@ async fn a_second_completion_onto_a_taken_key_leaves_the_first_object() -> TestR
     assert_eq!(
         metadata.get("sha256"),
         Some(&hex::encode(Sha256::digest(&first)))
+    );
+    assert_eq!(
+        metadata.get("record").map(String::as_str),
+        Some("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
     );
     let stored = object.body.collect().await?.into_bytes();
     assert!(

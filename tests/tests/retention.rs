@@ -5,6 +5,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use wavault_core::records::ItemKey;
+use wavault_core::retention::ExpirySlot;
 use wavault_tests::lambda_emulator::{Invocation, LambdaProcess};
 use wavault_tests::media_stack::{MediaStack, CONTACT};
 use wavault_tests::moto::MotoServer;
@@ -59,19 +61,21 @@ async fn receive_text(m: &MediaStack, wamid: &str) -> TestResult {
     Ok(())
 }
 
-/// Moves an item's expiry to `expires_at` (and its expiry-index hour with it).
+/// Moves an item's expiry to `expires_at` (and its expiry-index slot with it: the new hour, the
+/// shard the key is in).
 async fn expire_at(m: &MediaStack, wamid: &str, expires_at: i64) -> TestResult {
+    let key = ItemKey::message(&m.webhook.stack.message_key(wamid));
     m.webhook
         .dynamodb
         .update_item()
         .table_name(&m.webhook.stack.table)
-        .key("wamid", AttributeValue::S(wamid.to_owned()))
-        .key("sk", AttributeValue::S("message".to_owned()))
-        .update_expression("SET expires_at = :at, expiry_hour = :hour")
+        .key("pk", AttributeValue::S(key.pk.clone()))
+        .key("sk", AttributeValue::S(key.sk.clone()))
+        .update_expression("SET expires_at = :at, expiry_slot = :slot")
         .expression_attribute_values(":at", AttributeValue::N(expires_at.to_string()))
         .expression_attribute_values(
-            ":hour",
-            AttributeValue::N(expires_at.div_euclid(3600).to_string()),
+            ":slot",
+            AttributeValue::S(ExpirySlot::of(&key, expires_at).to_string()),
         )
         .send()
         .await?;
@@ -101,7 +105,7 @@ fn removal(item: &Item, sequence: &str, principal: &str) -> Value {
         "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1",
         "dynamodb": {
-            "Keys": {"wamid": {"S": s(item, "wamid")}, "sk": {"S": s(item, "sk")}},
+            "Keys": {"pk": {"S": s(item, "pk")}, "sk": {"S": s(item, "sk")}},
             "OldImage": image(item),
             "SequenceNumber": sequence,
             "SizeBytes": 100,
@@ -146,7 +150,10 @@ async fn a_ttl_removal_deletes_media_and_journal_and_is_audited_without_personal
         .dynamodb
         .delete_item()
         .table_name(&m.webhook.stack.table)
-        .key("wamid", AttributeValue::S("wamid.R.TTL".to_owned()))
+        .key(
+            "pk",
+            AttributeValue::S(m.webhook.stack.message_key("wamid.R.TTL")),
+        )
         .key("sk", AttributeValue::S("message".to_owned()))
         .send()
         .await?;
@@ -159,7 +166,7 @@ async fn a_ttl_removal_deletes_media_and_journal_and_is_audited_without_personal
     .await?;
     assert!(
         streamed.iter().any(|r| r["eventName"] == "REMOVE"
-            && r["dynamodb"]["OldImage"]["wamid"]["S"] == "wamid.R.TTL"),
+            && r["dynamodb"]["OldImage"]["pk"]["S"] == m.webhook.stack.message_key("wamid.R.TTL")),
         "the stream carries the removal: {streamed:?}"
     );
     let event = json!({ "Records": [
@@ -214,8 +221,15 @@ async fn the_sweep_deletes_what_expired_with_its_objects_and_nothing_else() -> T
     // Two records reached their expiry two hours ago and TTL has not removed them yet.
     expire_at(&m, "wamid.R.OLDMEDIA", now() - 7_200).await?;
     expire_at(&m, "wamid.R.OLDTEXT", now() - 7_100).await?;
+    // The last sweep ran three hours ago (a first sweep's 7-day lookback is the unit tests').
+    let now_hour = now().div_euclid(3600);
+    m.webhook.set_sweep_checkpoint(now_hour - 3).await?;
 
     let report = invoke(&expirer, json!({"action": "sweep"})).await?;
+    assert!(
+        (4..=5).contains(&report["hours_swept"].as_i64().unwrap_or(0)),
+        "every shard of the hours since the checkpoint: {report}"
+    );
     assert_eq!(report["records_expired"], 2, "{report}");
     assert_eq!(report["media_deleted"], 1, "{report}");
     assert_eq!(report["bytes_freed"], 25_000, "{report}");

@@ -101,17 +101,35 @@ async fn a_signed_webhook_becomes_journal_records_and_a_job() -> TestResult {
             "profile name is not copied into records"
         );
     }
+    // Keys: the wamid's keyed hash (the wamid embeds the phone number), the wamid only in `raw`.
+    for item in items.iter().chain(&links) {
+        let pk = s(item, "pk").expect("pk");
+        let hex = |v: &str| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit());
+        assert!(
+            hex(pk) || pk.strip_prefix("journal.").is_some_and(hex),
+            "{pk}"
+        );
+        assert!(!item.contains_key("wamid"));
+        let slot = s(item, "expiry_slot").expect("expiry_slot");
+        let (hour, shard) = slot.split_once('#').expect("<hour>#<shard>");
+        assert_eq!(
+            hour.parse::<i64>().ok(),
+            n(item, "expires_at").map(|at| at / 3600)
+        );
+        assert!(shard.parse::<u32>().is_ok_and(|s| s < 32), "{slot}");
+    }
     let image = items
         .iter()
-        .find(|i| s(i, "wamid") == Some("wamid.I1"))
+        .find(|i| s(i, "pk") == Some(w.stack.message_key("wamid.I1").as_str()))
         .expect("image item");
+    assert!(s(image, "raw").unwrap_or_default().contains("wamid.I1"));
     assert_eq!(s(image, "type"), Some("image"));
     assert_eq!(s(image, "media_id"), Some("7001"));
     assert_eq!(s(image, "media_mime_type"), Some("image/jpeg"));
     assert_eq!(s(image, "media_status"), Some("pending"));
     let text = items
         .iter()
-        .find(|i| s(i, "wamid") == Some("wamid.T1"))
+        .find(|i| s(i, "pk") == Some(w.stack.message_key("wamid.T1").as_str()))
         .expect("text item");
     assert!(!text.contains_key("media_status"));
     assert!(
@@ -124,11 +142,12 @@ async fn a_signed_webhook_becomes_journal_records_and_a_job() -> TestResult {
     // Job: ids and metadata only.
     let jobs = w.drain_jobs().await?;
     assert_eq!(jobs.len(), 1);
-    assert_eq!(jobs[0]["wamid"], "wamid.I1");
+    assert_eq!(jobs[0]["record"], w.stack.message_key("wamid.I1"));
     assert_eq!(jobs[0]["media_id"], "7001");
     assert_eq!(jobs[0]["phone_number_id"], samples::PHONE_NUMBER_ID);
     let job_text = jobs[0].to_string();
     assert!(!job_text.contains(WA_ID) && !job_text.contains(ACCESS_TOKEN));
+    assert!(!job_text.contains("wamid"), "{job_text}");
     Ok(())
 }
 
@@ -149,7 +168,7 @@ async fn five_redeliveries_change_nothing() -> TestResult {
             w.dynamodb
                 .update_item()
                 .table_name(&w.stack.table)
-                .key("wamid", item["wamid"].clone())
+                .key("pk", item["pk"].clone())
                 .key("sk", item["sk"].clone())
                 .update_expression("SET media_status = :a")
                 .expression_attribute_values(
@@ -296,7 +315,7 @@ async fn an_sqs_failure_answers_500_and_the_redelivery_heals_it() -> TestResult 
     assert_eq!(w.post_signed(&body).await?.status, 200);
     let jobs = w.drain_jobs().await?;
     assert_eq!(jobs.len(), 1, "the dedupe did not hide the failed enqueue");
-    assert_eq!(jobs[0]["wamid"], "wamid.Q1");
+    assert_eq!(jobs[0]["record"], w.stack.message_key("wamid.Q1"));
     assert_eq!(w.records().await?.len(), 1);
     Ok(())
 }
@@ -318,6 +337,14 @@ async fn a_1000_update_batch_is_fully_recorded() -> TestResult {
         333
     );
     assert_eq!(w.drain_jobs().await?.len(), 333);
+    // One hour's writes spread over every shard of the expiry index.
+    let slots: HashSet<_> = w
+        .items()
+        .await?
+        .iter()
+        .filter_map(|i| s(i, "expiry_slot").map(str::to_owned))
+        .collect();
+    assert_eq!(slots.len(), 32, "{slots:?}");
     Ok(())
 }
 
@@ -342,6 +369,8 @@ async fn logs_carry_no_personal_data_or_secrets() -> TestResult {
     );
     for private in [
         WA_ID,
+        "wamid.PII1",
+        "wamid.PII2",
         "Sample Contact",
         "my secret diary entry",
         "passport",

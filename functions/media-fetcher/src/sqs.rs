@@ -81,7 +81,6 @@ pub async fn handle(
                 tracing::warn!(
                     event = "media_retry",
                     record = %job.record_log_id(),
-                    media_id = %job.media_id,
                     receives,
                     delay_seconds = delay,
                     reason = %retry.reason
@@ -96,15 +95,14 @@ pub async fn handle(
     response
 }
 
+/// One line per job naming its record by the truncated hash only: neither the media id nor the
+/// object key (which holds the full record key) goes to the logs.
 fn log_outcome(job: &MediaJob, outcome: &ArchiveOutcome) {
     match outcome {
         ArchiveOutcome::Archived {
-            key,
-            bytes,
-            uploaded,
-            ..
+            bytes, uploaded, ..
         } => {
-            tracing::info!(event = "media_archived", record = %job.record_log_id(), media_id = %job.media_id, key = %key, bytes, uploaded)
+            tracing::info!(event = "media_archived", record = %job.record_log_id(), bytes, uploaded)
         }
         ArchiveOutcome::AlreadyArchived => {
             tracing::info!(event = "media_already_archived", record = %job.record_log_id())
@@ -113,7 +111,7 @@ fn log_outcome(job: &MediaJob, outcome: &ArchiveOutcome) {
             tracing::info!(event = "media_record_gone", record = %job.record_log_id())
         }
         ArchiveOutcome::Failed { reason } => {
-            tracing::warn!(event = "media_failed", record = %job.record_log_id(), media_id = %job.media_id, reason = %reason)
+            tracing::warn!(event = "media_failed", record = %job.record_log_id(), reason = %reason)
         }
     }
 }

@@ -14,9 +14,7 @@ use wavault_core::contact::{
 use wavault_core::contact::{ObjectChunks, ObjectSource};
 use wavault_core::error::PortError;
 use wavault_core::metrics::Metrics;
-use wavault_core::records::attributes::{
-    CONTACT_USER_HASH, CONTACT_WA_HASH, KIND, MEDIA_KEY, WAMID,
-};
+use wavault_core::records::attributes::{CONTACT_USER_HASH, CONTACT_WA_HASH, KIND, MEDIA_KEY, PK};
 use wavault_core::records::{ItemKey, ItemKind, StoredItem};
 
 /// GSI of the records table keyed by `contact_wa_hash`.
@@ -195,7 +193,7 @@ impl ContactRecords for DynamoContactRecords {
         tombstone: &Tombstone,
         expected_media_key: Option<&str>,
     ) -> Result<TombstoneWrite, PortError> {
-        let live = format!("attribute_exists({WAMID}) AND {KIND} <> :erased");
+        let live = format!("attribute_exists({PK}) AND {KIND} <> :erased");
         let mut request = self
             .client
             .put_item()

@@ -14,7 +14,7 @@ use wavault_core::error::PortError;
 use wavault_core::ingest::{RecordStore, RecordWrite};
 use wavault_core::records::attributes::{
     ARCHIVED_AT, EXPIRES_AT, FAILED_AT, KIND, MEDIA_BYTES, MEDIA_ERROR, MEDIA_KEY, MEDIA_SHA256,
-    MEDIA_STATUS, PENDING_SHARD, SK, WAMID,
+    MEDIA_STATUS, PENDING_SHARD, PK, SK,
 };
 use wavault_core::records::{ItemKey, ItemKind, MediaStatus, Record, StoredItem};
 
@@ -35,7 +35,7 @@ impl DynamoRecordStore {
         key: &ItemKey,
         attributes: &[&str],
     ) -> Result<Option<StoredItem>, PortError> {
-        let projection = [WAMID, SK]
+        let projection = [PK, SK]
             .iter()
             .chain(attributes)
             .copied()
@@ -58,20 +58,20 @@ impl DynamoRecordStore {
     /// carry the old item).
     async fn media_status_of(&self, record: &Record) -> Result<Option<MediaStatus>, PortError> {
         let key = ItemKey {
-            wamid: record.wamid.clone(),
+            pk: record.pk.clone(),
             sk: record.sk.clone(),
         };
         let item = self.get_projected(&key, &[MEDIA_STATUS]).await?;
         Ok(item.and_then(|item| item.media_status))
     }
 
-    /// An update of a message's record.
-    fn update_message(&self, wamid: &str) -> Result<UpdateItemFluentBuilder, PortError> {
+    /// An update of the message record under partition key `record`.
+    fn update_message(&self, record: &str) -> Result<UpdateItemFluentBuilder, PortError> {
         Ok(self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_codec::key(&ItemKey::message(wamid))?)))
+            .set_key(Some(item_codec::key(&ItemKey::message(record))?)))
     }
 }
 
@@ -103,7 +103,7 @@ impl RecordStore for DynamoRecordStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(record_item(record)?))
-            .condition_expression(format!("attribute_not_exists({WAMID})"))
+            .condition_expression(format!("attribute_not_exists({PK})"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -128,12 +128,12 @@ impl RecordStore for DynamoRecordStore {
 impl wavault_core::media::MediaRecords for DynamoRecordStore {
     async fn media_status(
         &self,
-        wamid: &str,
+        record: &str,
         now: i64,
     ) -> Result<wavault_core::media::MediaRecordState, PortError> {
         use wavault_core::media::MediaRecordState;
         let item = self
-            .get_projected(&ItemKey::message(wamid), &[MEDIA_STATUS, KIND, EXPIRES_AT])
+            .get_projected(&ItemKey::message(record), &[MEDIA_STATUS, KIND, EXPIRES_AT])
             .await?;
         Ok(match item.filter(|item| item.is_live(now)) {
             Some(item) => MediaRecordState::Live(item.media_status),
@@ -143,17 +143,17 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
 
     async fn mark_archived(
         &self,
-        wamid: &str,
+        record: &str,
         archived: &wavault_core::media::ArchivedMedia,
     ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         let result = self
-            .update_message(wamid)?
+            .update_message(record)?
             .update_expression(format!(
                 "SET {MEDIA_STATUS} = :archived, {MEDIA_KEY} = :key, {MEDIA_SHA256} = :sha, \
                  {MEDIA_BYTES} = :bytes, {ARCHIVED_AT} = :at REMOVE {PENDING_SHARD}, {MEDIA_ERROR}"
             ))
             .condition_expression(format!(
-                "attribute_exists({WAMID}) AND {KIND} <> :erased AND {EXPIRES_AT} > :at"
+                "attribute_exists({PK}) AND {KIND} <> :erased AND {EXPIRES_AT} > :at"
             ))
             .expression_attribute_values(":erased", item_codec::to_value(&ItemKind::Erased)?)
             .expression_attribute_values(":archived", item_codec::to_value(&MediaStatus::Archived)?)
@@ -174,11 +174,11 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
 
     async fn mark_pending_again(
         &self,
-        wamid: &str,
+        record: &str,
         shard: &str,
     ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         let result = self
-            .update_message(wamid)?
+            .update_message(record)?
             .update_expression(format!(
                 "SET {MEDIA_STATUS} = :pending, {PENDING_SHARD} = :shard REMOVE {MEDIA_ERROR}, {FAILED_AT}"
             ))
@@ -202,7 +202,7 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
 
     async fn mark_failed(
         &self,
-        wamid: &str,
+        record: &str,
         reason: &str,
         at: i64,
         dead_lettered: bool,
@@ -214,16 +214,19 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
         let (update, shard) = if dead_lettered {
             (
                 format!("{set}, {PENDING_SHARD} = :dlq"),
-                Some(format!("dlq#{}", wavault_core::media::pending_shard(wamid))),
+                Some(format!(
+                    "dlq#{}",
+                    wavault_core::media::pending_shard(record)
+                )),
             )
         } else {
             (format!("{set} REMOVE {PENDING_SHARD}"), None)
         };
         let mut request = self
-            .update_message(wamid)?
+            .update_message(record)?
             .update_expression(update)
             .condition_expression(format!(
-                "attribute_exists({WAMID}) AND {MEDIA_STATUS} = :pending"
+                "attribute_exists({PK}) AND {MEDIA_STATUS} = :pending"
             ))
             .expression_attribute_values(":failed", item_codec::to_value(&MediaStatus::Failed)?)
             .expression_attribute_values(":pending", item_codec::to_value(&MediaStatus::Pending)?)
@@ -251,7 +254,7 @@ fn pending_media(item: StoredItem) -> Option<wavault_core::media::PendingMedia> 
     Some(wavault_core::media::PendingMedia {
         job: wavault_core::media::MediaJob {
             media_id: item.media_id?,
-            wamid: item.key.wamid,
+            record: item.key.pk,
             media_kind: item.media_kind.unwrap_or_default(),
             mime_type: item.media_mime_type,
             sha256: item.media_declared_sha256,

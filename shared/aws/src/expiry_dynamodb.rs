@@ -1,26 +1,27 @@
-//! The records table as retention reads it: the `by-expiry-hour` index, conditional deletes and
-//! the sweep's checkpoint item, all as the core's typed items through [`crate::item_codec`].
+//! The records table as retention reads it: the sharded `by-expiry-hour` index, conditional
+//! deletes and the sweep's checkpoint item, all as the core's typed items through
+//! [`crate::item_codec`].
 
 use crate::classify;
 use crate::item_codec;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use wavault_core::error::PortError;
-use wavault_core::records::attributes::{EXPIRES_AT, EXPIRY_HOUR};
+use wavault_core::records::attributes::{EXPIRES_AT, EXPIRY_SLOT};
 use wavault_core::records::{ItemKey, StoredItem};
-use wavault_core::retention::{ExpiredItem, ExpiredPage, ExpiringRecords, PageCursor};
+use wavault_core::retention::{ExpiredItem, ExpiredPage, ExpiringRecords, ExpirySlot, PageCursor};
 
-/// Index the sweep reads: HASH `expiry_hour`, RANGE `expires_at`, keys only.
+/// Index the sweep reads: HASH `expiry_slot` (`<hour>#<shard>`), RANGE `expires_at`, keys only.
 pub const EXPIRY_INDEX: &str = "by-expiry-hour";
 /// Keys read per query page (bounds the memory and the work between checkpoints).
 const PAGE_SIZE: i32 = 500;
 /// The sweep's checkpoint item: no `expires_at`, so neither TTL nor the sweep ever removes it.
-const CHECKPOINT_WAMID: &str = "sweep.retention";
+const CHECKPOINT_PK: &str = "sweep.retention";
 const CHECKPOINT_SK: &str = "checkpoint";
 
 fn checkpoint_key() -> ItemKey {
     ItemKey {
-        wamid: CHECKPOINT_WAMID.to_owned(),
+        pk: CHECKPOINT_PK.to_owned(),
         sk: CHECKPOINT_SK.to_owned(),
     }
 }
@@ -42,9 +43,9 @@ impl DynamoExpiringRecords {
 
 #[async_trait]
 impl ExpiringRecords for DynamoExpiringRecords {
-    async fn expired_in_hour(
+    async fn expired_in_slot(
         &self,
-        hour: i64,
+        slot: ExpirySlot,
         now: i64,
         cursor: Option<PageCursor>,
     ) -> Result<ExpiredPage, PortError> {
@@ -56,8 +57,8 @@ impl ExpiringRecords for DynamoExpiringRecords {
             .query()
             .table_name(&self.table)
             .index_name(EXPIRY_INDEX)
-            .key_condition_expression(format!("{EXPIRY_HOUR} = :hour AND {EXPIRES_AT} <= :now"))
-            .expression_attribute_values(":hour", n(hour))
+            .key_condition_expression(format!("{EXPIRY_SLOT} = :slot AND {EXPIRES_AT} <= :now"))
+            .expression_attribute_values(":slot", AttributeValue::S(slot.to_string()))
             .expression_attribute_values(":now", n(now))
             .set_exclusive_start_key(start)
             .limit(PAGE_SIZE)

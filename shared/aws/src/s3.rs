@@ -108,10 +108,9 @@ impl S3MediaStore {
     }
 
     fn metadata(meta: &ObjectMeta) -> std::collections::HashMap<String, String> {
-        let mut map = std::collections::HashMap::from([
-            ("wamid".to_owned(), meta.wamid.clone()),
-            ("media-id".to_owned(), meta.media_id.clone()),
-        ]);
+        // Object metadata is readable by whoever may HEAD the object, outside the encrypted
+        // content: the record's key (a keyed hash), never the wamid or the media id.
+        let mut map = std::collections::HashMap::from([("record".to_owned(), meta.record.clone())]);
         if let Some(mime) = &meta.mime_type {
             map.insert("mime-type".to_owned(), mime.clone());
         }

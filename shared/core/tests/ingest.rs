@@ -122,8 +122,13 @@ async fn signed_delivery_journals_records_and_enqueues() {
     let jobs = w.queue.jobs();
     assert_eq!(jobs.len(), 1);
     assert_eq!(
-        (jobs[0].wamid.as_str(), jobs[0].media_id.as_str()),
-        ("wamid.IMG", "555")
+        (jobs[0].record.as_str(), jobs[0].media_id.as_str()),
+        (MemoryIngest::message_key("wamid.IMG").as_str(), "555")
+    );
+    let job = serde_json::to_string(&jobs[0]).unwrap();
+    assert!(
+        !job.contains("wamid"),
+        "the job names its record by key: {job}"
     );
     assert_eq!(w.metrics.get("RecordsCreated"), 1);
 }
@@ -176,8 +181,10 @@ async fn a_lost_enqueue_is_healed_by_the_redelivery() {
     assert_eq!((report.records_created, report.jobs_reenqueued), (0, 1));
     assert_eq!(w.queue.jobs().len(), 1);
 
-    w.records
-        .set_media_status("wamid.IMG", MediaStatus::Archived);
+    w.records.set_media_status(
+        &MemoryIngest::message_key("wamid.IMG"),
+        MediaStatus::Archived,
+    );
     let WebhookResponse::Accepted(report) = deliver(&w, &body, APP_SECRET).await else {
         panic!()
     };

@@ -3,7 +3,7 @@
 // Test code: failing loudly is the point (the workspace lints deny these in the crates themselves).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use wavault_core::contact::ContactHasher;
+use wavault_core::contact::{ContactHasher, RecordIdKind};
 use wavault_core::ingest::{IngestPlan, PlanContext};
 use wavault_core::records;
 use wavault_core::records::RecordKind;
@@ -28,9 +28,16 @@ fn plan_of(body: &[u8]) -> IngestPlan {
     plan
 }
 
+const HASH_KEY: &[u8] = b"test-contact-hash-key";
+
+/// The partition key a message id is stored under.
+fn key(wamid: &str) -> String {
+    ContactHasher::new(HASH_KEY).record_key(RecordIdKind::Message, wamid)
+}
+
 fn full_plan_of(body: &[u8]) -> IngestPlan {
     let notification = parse_notification(body).expect("parses");
-    let hasher = ContactHasher::new(b"test-contact-hash-key");
+    let hasher = ContactHasher::new(HASH_KEY);
     let sha = records::body_sha256_hex(body);
     wavault_core::ingest::plan(
         &notification,
@@ -213,7 +220,11 @@ fn contacts_are_hashed_and_never_raw() {
     assert!(record.contact_user_hash.is_some());
 
     let plan = plan_of(&fixture("batch"));
-    let b3 = plan.records.iter().find(|r| r.wamid == "wamid.B3").unwrap();
+    let b3 = plan
+        .records
+        .iter()
+        .find(|r| r.pk == key("wamid.B3"))
+        .unwrap();
     assert!(
         b3.contact_wa_hash.is_some() && b3.contact_user_hash.is_some(),
         "user_id completed from contacts[]"
@@ -221,14 +232,19 @@ fn contacts_are_hashed_and_never_raw() {
 }
 
 #[test]
-fn statuses_are_keyed_by_wamid_and_status() {
+fn statuses_are_keyed_by_their_messages_hashed_id_and_status() {
     let plan = plan_of(&fixture("status_delivered"));
     assert_eq!(plan.records.len(), 1);
     let r = &plan.records[0];
     assert_eq!(
-        (r.kind, r.wamid.as_str(), r.sk.as_str()),
-        (RecordKind::Status, "wamid.OUT1", "status#delivered")
+        (r.kind, r.pk.as_str(), r.sk.as_str()),
+        (
+            RecordKind::Status,
+            key("wamid.OUT1").as_str(),
+            "status#delivered"
+        )
     );
+    assert!(r.raw.contains("wamid.OUT1"), "the id itself stays in raw");
     assert!(r.contact_wa_hash.is_some());
 
     let plan = plan_of(&fixture("status_failed"));
@@ -243,8 +259,14 @@ fn value_level_errors_get_a_deterministic_record() {
     assert_eq!(a.records.len(), 1);
     assert_eq!(a.records[0].kind, RecordKind::Error);
     assert_eq!(a.records[0].error_code, Some(131052));
-    assert_eq!(a.records[0].wamid, b.records[0].wamid);
-    assert!(a.records[0].wamid.starts_with("error."));
+    assert_eq!(a.records[0].pk, b.records[0].pk);
+    let sha = records::body_sha256_hex(&body);
+    let id = format!("error.{}.0.0.0", &sha[..32]);
+    assert_eq!(
+        a.records[0].pk,
+        ContactHasher::new(HASH_KEY).record_key(RecordIdKind::Error, &id),
+        "the synthetic id, hashed as an error id"
+    );
 }
 
 #[test]
@@ -260,16 +282,16 @@ fn every_entry_change_and_element_of_a_batch_is_planned() {
     let ids: Vec<_> = plan
         .records
         .iter()
-        .map(|r| (r.wamid.as_str(), r.sk.as_str()))
+        .map(|r| (r.pk.clone(), r.sk.as_str()))
         .collect();
     assert_eq!(
         ids,
         [
-            ("wamid.B1", "message"),
-            ("wamid.B2", "message"),
-            ("wamid.B3", "message"),
-            ("wamid.OUT1", "status#read"),
-            ("wamid.OUT1", "status#sent"),
+            (key("wamid.B1"), "message"),
+            (key("wamid.B2"), "message"),
+            (key("wamid.B3"), "message"),
+            (key("wamid.OUT1"), "status#read"),
+            (key("wamid.OUT1"), "status#sent"),
         ]
     );
 }
@@ -289,7 +311,7 @@ fn a_1000_update_batch_plans_1000_records() {
     assert_eq!(records.len(), 1000);
     assert_eq!(plan.malformed_elements, 0);
     assert_eq!(records.iter().filter(|r| r.media.is_some()).count(), 333);
-    let unique: std::collections::HashSet<_> = records.iter().map(|r| (&r.wamid, &r.sk)).collect();
+    let unique: std::collections::HashSet<_> = records.iter().map(|r| (&r.pk, &r.sk)).collect();
     assert_eq!(unique.len(), 1000);
     // One journal link per distinct contact of the body.
     let contacts: std::collections::HashSet<_> = records
@@ -307,7 +329,7 @@ fn malformed_elements_do_not_hide_their_siblings() {
     let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"no_id":true},{"id":"wamid.OK","type":"text","text":{"body":"x"}}],"statuses":[{"id":"wamid.S"}]}}]}]}"#;
     let plan = plan_of(body);
     assert_eq!(plan.records.len(), 1);
-    assert_eq!(plan.records[0].wamid, "wamid.OK");
+    assert_eq!(plan.records[0].pk, key("wamid.OK"));
     assert_eq!(plan.malformed_elements, 2);
 }
 

@@ -19,6 +19,8 @@ use std::convert::Infallible;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wavault_core::records::ItemKey;
+use wavault_core::retention::ExpirySlot;
 use wavault_core::testkit::samples;
 use wavault_tests::fake_graph::MediaBehaviour;
 use wavault_tests::media_stack::MediaStack;
@@ -175,15 +177,16 @@ async fn run() -> DemoResult {
     heading("DynamoDB records");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
     let mut items = w.records().await?;
-    items.sort_by(|a, b| (s(a, "wamid"), s(a, "sk")).cmp(&(s(b, "wamid"), s(b, "sk"))));
+    items.sort_by_key(|i| (element_id(i), s(i, "sk").map(str::to_owned)));
     println!(
-        "{:<22} {:<16} {:<8} {:<10} {:<9} {:<12} contact",
-        "wamid", "sk", "kind", "type", "media", "expires in"
+        "{:<14} {:<18} {:<16} {:<8} {:<10} {:<9} {:<12} contact",
+        "pk", "id (in raw)", "sk", "kind", "type", "media", "expires in"
     );
     for item in &items {
         println!(
-            "{:<22} {:<16} {:<8} {:<10} {:<9} {:<12} {}",
-            s(item, "wamid").unwrap_or("-"),
+            "{:<14} {:<18} {:<16} {:<8} {:<10} {:<9} {:<12} {}",
+            short(s(item, "pk")),
+            element_id(item).unwrap_or_else(|| "-".to_owned()),
             s(item, "sk").unwrap_or("-"),
             s(item, "kind").unwrap_or("-"),
             s(item, "type").or(s(item, "status")).unwrap_or("-"),
@@ -201,6 +204,10 @@ async fn run() -> DemoResult {
         m
     });
     println!("{} items: {:?}", items.len(), kinds);
+    println!(
+        "pk: a keyed hash (HMAC with the contact-hash key) of the message id, never the wamid itself \
+         (a wamid embeds the contact's phone number); the id is only inside raw, which export returns"
+    );
     println!(
         "+ {} journal links (contact hash -> journal object, for erasure)",
         w.journal_links().await?.len()
@@ -245,7 +252,7 @@ async fn run() -> DemoResult {
     }
     let mut archived = w.items().await?;
     archived.retain(|i| s(i, "media_status").is_some());
-    archived.sort_by_key(|i| s(i, "wamid").map(str::to_owned));
+    archived.sort_by_key(element_id);
     for item in &archived {
         let verified = match (s(item, "media_sha256"), s(item, "media_key")) {
             (Some(sha), Some(key)) => {
@@ -259,8 +266,8 @@ async fn run() -> DemoResult {
             _ => "-",
         };
         println!(
-            "{:<18} {:<9} {:<44} {:>9} bytes  {}",
-            s(item, "wamid").unwrap_or("-"),
+            "{:<18} {:<9} {:<66} {:>9} bytes  {}",
+            element_id(item).unwrap_or_else(|| "-".to_owned()),
             s(item, "media_status").unwrap_or("-"),
             s(item, "media_key").unwrap_or("-"),
             n(item, "media_bytes").unwrap_or(0),
@@ -287,31 +294,34 @@ async fn run() -> DemoResult {
         s(&expiring, "journal_key").unwrap_or_default().to_owned(),
     );
     let past = now - 3_600;
+    let doc_key = ItemKey::message(&w.stack.message_key("wamid.DEMO.DOC"));
     w.dynamodb
         .update_item()
         .table_name(&w.stack.table)
         .key(
-            "wamid",
-            aws_sdk_dynamodb::types::AttributeValue::S("wamid.DEMO.DOC".into()),
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(doc_key.pk.clone()),
         )
         .key(
             "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("message".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(doc_key.sk.clone()),
         )
-        .update_expression("SET expires_at = :at, expiry_hour = :hour")
+        .update_expression("SET expires_at = :at, expiry_slot = :slot")
         .expression_attribute_values(
             ":at",
             aws_sdk_dynamodb::types::AttributeValue::N(past.to_string()),
         )
         .expression_attribute_values(
-            ":hour",
-            aws_sdk_dynamodb::types::AttributeValue::N(past.div_euclid(3600).to_string()),
+            ":slot",
+            aws_sdk_dynamodb::types::AttributeValue::S(ExpirySlot::of(&doc_key, past).to_string()),
         )
         .send()
         .await?;
     println!(
         "wamid.DEMO.DOC     expires_at moved to an hour ago (TTL would remove it within days)"
     );
+    // As if the hourly sweep had last run two hours ago (see below for a first sweep).
+    w.set_sweep_checkpoint(past.div_euclid(3600) - 1).await?;
     let swept = expirer
         .invoke(json!({"action": "sweep"}))
         .await?
@@ -319,11 +329,15 @@ async fn run() -> DemoResult {
         .ok_or("the sweep failed")?;
     println!("hourly sweep      -> {swept}");
     println!(
-        "                  (hours_swept: the sweep reads the by-expiry-hour index one hour at a time, from its \
-         checkpoint to now; a first sweep has no checkpoint and looks back {} hours, so {} here; the next \
-         hourly sweep reads one or two)",
+        "                  (hours_swept: the sweep reads the by-expiry-hour index one hour at a time, every one \
+         of its {} shards, from its checkpoint to now: {} hours here, as if it last ran two hours ago; the \
+         hourly sweep reads one or two; a deployment's first sweep has no checkpoint and looks back {} hours, \
+         {} index queries, seconds on DynamoDB and over a minute on moto, which scans the table for each)",
+        wavault_core::retention::EXPIRY_SHARDS,
+        swept["hours_swept"],
         wavault_core::retention::FIRST_SWEEP_LOOKBACK_HOURS,
-        swept["hours_swept"]
+        (wavault_core::retention::FIRST_SWEEP_LOOKBACK_HOURS + 1)
+            * i64::from(wavault_core::retention::EXPIRY_SHARDS)
     );
     let present = |key: String| async move {
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(w.keys(&key).await?.contains(&key))
@@ -440,6 +454,18 @@ async fn run() -> DemoResult {
         serve_forever(media, &endpoint).await?;
     }
     Ok(())
+}
+
+/// The element's own id (a wamid, for messages and statuses), read from `raw`: the item key is
+/// its keyed hash.
+fn element_id(item: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> Option<String> {
+    let raw: Value = serde_json::from_str(s(item, "raw")?).ok()?;
+    raw["id"].as_str().map(str::to_owned)
+}
+
+/// The first 12 characters of a key, for a table that fits the terminal.
+fn short(value: Option<&str>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{}…", &v[..12.min(v.len())]))
 }
 
 fn heading(title: &str) {
@@ -573,7 +599,7 @@ async fn look(media: &MediaStack, seen: &mut Seen) -> DemoResult<Changes> {
     let w = &media.webhook;
     for item in w.records().await? {
         let key = (
-            s(&item, "wamid").unwrap_or("-").to_owned(),
+            s(&item, "pk").unwrap_or("-").to_owned(),
             s(&item, "sk").unwrap_or("-").to_owned(),
         );
         let state = s(&item, "media_status").map(str::to_owned);
@@ -874,7 +900,7 @@ async fn serve_forever(media: Arc<MediaStack>, endpoint: &str) -> DemoResult {
     println!();
     println!("Look at the stored data (moto at {endpoint}; any access key works):");
     println!(
-        "  {python} -c \"import boto3; {aws}; [print(i['wamid'], i['sk'], i['kind'], i.get('type', i.get('status', '')), i.get('media_status', '')) for i in boto3.resource('dynamodb', **c).Table('{}').scan()['Items']]\"",
+        "  {python} -c \"import boto3; {aws}; [print(i['pk'][:12], i['sk'], i['kind'], i.get('type', i.get('status', '')), i.get('media_status', '')) for i in boto3.resource('dynamodb', **c).Table('{}').scan()['Items']]\"",
         w.stack.table
     );
     println!(

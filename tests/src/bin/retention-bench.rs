@@ -22,14 +22,16 @@ use std::time::Instant;
 use wavault_aws::expiry_dynamodb::DynamoExpiringRecords;
 use wavault_aws::s3::S3ArchiveObjects;
 use wavault_core::clock::FixedClock;
+use wavault_core::contact::{ContactHasher, RecordIdKind};
 use wavault_core::error::PortError;
 use wavault_core::records::ItemKey;
-use wavault_core::retention::RetentionPolicy;
 use wavault_core::retention::{ExpiredItem, ExpiredPage, Expirer, ExpiringRecords, PageCursor};
+use wavault_core::retention::{ExpirySlot, RetentionPolicy};
 use wavault_core::testkit::memory::MemoryMetrics;
 use wavault_tests::aws::{dynamodb_client, s3_client, sdk_config};
 use wavault_tests::local_stack::LocalStack;
 use wavault_tests::moto::MotoServer;
+use wavault_tests::webhook_stack::CONTACT_HASH_KEY;
 
 type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -67,15 +69,19 @@ fn message_item(
     let raw = format!(
         r#"{{"from":"1555{index:07}","id":"{wamid}","timestamp":"1799999999","type":"text","text":{{"body":"Hello, this is message number {index} of the retention benchmark."}}}}"#
     );
+    // Keyed as the webhook keys it: the wamid's keyed hash, in its slot of the expiry index.
+    let key = ItemKey::message(
+        &ContactHasher::new(CONTACT_HASH_KEY).record_key(RecordIdKind::Message, &wamid),
+    );
     let mut item = HashMap::from([
-        ("wamid".to_owned(), s(&wamid)),
+        ("pk".to_owned(), s(&key.pk)),
         ("sk".to_owned(), s("message")),
         ("kind".to_owned(), s("message")),
         ("received_at".to_owned(), n(expires_at - 30 * 86_400)),
         ("expires_at".to_owned(), n(expires_at)),
         (
-            "expiry_hour".to_owned(),
-            n(RetentionPolicy::expiry_hour(expires_at)),
+            "expiry_slot".to_owned(),
+            s(&ExpirySlot::of(&key, expires_at).to_string()),
         ),
         (
             "journal_key".to_owned(),
@@ -113,18 +119,18 @@ struct Counted {
 
 #[async_trait]
 impl ExpiringRecords for Counted {
-    async fn expired_in_hour(
+    async fn expired_in_slot(
         &self,
-        hour: i64,
+        slot: ExpirySlot,
         now: i64,
         cursor: Option<PageCursor>,
     ) -> Result<ExpiredPage, PortError> {
-        let page = self.inner.expired_in_hour(hour, now, cursor).await?;
+        let page = self.inner.expired_in_slot(slot, now, cursor).await?;
         // Index entries: table keys + index keys (about 80 bytes each here).
         let bytes: u64 = page
             .keys
             .iter()
-            .map(|k| k.wamid.len() as u64 + k.sk.len() as u64 + 40)
+            .map(|k| k.pk.len() as u64 + k.sk.len() as u64 + 40)
             .sum();
         self.queries.fetch_add(1, Ordering::Relaxed);
         self.read_units_x2
@@ -139,7 +145,7 @@ impl ExpiringRecords for Counted {
     ) -> Result<Option<ExpiredItem>, PortError> {
         let deleted = self.inner.delete_if_expired(key, now).await?;
         self.deletes.fetch_add(1, Ordering::Relaxed);
-        let (table_bytes, index_entries) = self.sizes.get(&key.wamid).copied().unwrap_or((1, 0));
+        let (table_bytes, index_entries) = self.sizes.get(&key.pk).copied().unwrap_or((1, 0));
         // The table item, plus one keys-only entry per index it is in.
         self.write_units
             .fetch_add(units(table_bytes, 1024) + index_entries, Ordering::Relaxed);
@@ -159,7 +165,7 @@ impl ExpiringRecords for Counted {
 
 async fn run(moto: &MotoServer, total: usize) -> BenchResult {
     let sdk = sdk_config(&moto.endpoint());
-    let stack = LocalStack::provision(&sdk, &format!("rb-{total}"), "{}", "bench-key").await?;
+    let stack = LocalStack::provision(&sdk, &format!("rb-{total}"), "{}", CONTACT_HASH_KEY).await?;
     let dynamodb = dynamodb_client(&sdk);
     let s3 = s3_client(&sdk);
 
@@ -177,9 +183,9 @@ async fn run(moto: &MotoServer, total: usize) -> BenchResult {
             && (index / (total / EXPIRED)) % (EXPIRED / EXPIRED_WITH_MEDIA) == 0)
             .then(|| format!("media/106540352242922/2027/01/15/{index}.jpg"));
         let item = message_item(index, expires_at, media_key.as_deref());
-        if let (true, Some(AttributeValue::S(wamid))) = (expired, item.get("wamid")) {
+        if let (true, Some(AttributeValue::S(pk))) = (expired, item.get("pk")) {
             // In by-expiry-hour and by-contact-wa.
-            sizes.insert(wamid.clone(), (item_size(&item), 2));
+            sizes.insert(pk.clone(), (item_size(&item), 2));
         }
         if let Some(key) = media_key {
             s3.put_object()

@@ -250,6 +250,7 @@ fn nominal_stack(suffix: &str, meta_secret_arn: &str) -> LocalStack {
         contact_hash_secret_id: format!(
             "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:nominal-hash-{suffix}-AbCdEf"
         ),
+        contact_hasher: wavault_core::contact::ContactHasher::new("nominal-contact-hash-key"),
         retention_days: 30,
         graph_api_version: String::new(),
         suffix: suffix.to_owned(),

@@ -12,8 +12,8 @@ fn stream_batches_are_read_as_stream_events() {
         "awsRegion": "us-east-1",
         "dynamodb": {
             "ApproximateCreationDateTime": 1_795_000_000,
-            "Keys": {"wamid": {"S": "wamid.A"}, "sk": {"S": "message"}},
-            "OldImage": {"wamid": {"S": "wamid.A"}, "sk": {"S": "message"}, "media_bytes": {"N": "5"}},
+            "Keys": {"pk": {"S": "0f1e2d3c4b5a69788796a5b4c3d2e1f0"}, "sk": {"S": "message"}},
+            "OldImage": {"pk": {"S": "0f1e2d3c4b5a69788796a5b4c3d2e1f0"}, "sk": {"S": "message"}, "media_bytes": {"N": "5"}},
             "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "OLD_IMAGE"
         },
         "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},

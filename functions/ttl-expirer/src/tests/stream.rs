@@ -26,14 +26,14 @@ fn only_removals_by_the_ttl_service_count() {
         "eventName": "REMOVE",
         "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
         "dynamodb": {"SequenceNumber": "1", "OldImage": {
-            "wamid": {"S": "wamid.A"}, "sk": {"S": "message"}, "kind": {"S": "message"},
+            "pk": {"S": "0f1e2d3c4b5a69788796a5b4c3d2e1f0"}, "sk": {"S": "message"}, "kind": {"S": "message"},
             "media_key": {"S": "media/1/2026/11/22/m.jpg"}, "media_bytes": {"N": "1234"},
             "journal_key": {"S": "journal/abc.json"}
         }}
     }));
     assert!(is_ttl_removal(&ttl));
     let item = expired_item(&ttl).unwrap();
-    assert_eq!(item.key.wamid, "wamid.A");
+    assert_eq!(item.key.pk, "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
     assert_eq!(item.media_key.as_deref(), Some("media/1/2026/11/22/m.jpg"));
     assert_eq!(item.media_bytes, 1234);
     assert_eq!(item.journal_key.as_deref(), Some("journal/abc.json"));
@@ -69,7 +69,7 @@ fn images_with_every_attribute_type_are_read_for_their_strings_and_numbers() {
     let item = record(serde_json::json!({
         "eventName": "REMOVE",
         "dynamodb": {"OldImage": {
-            "wamid": {"S": "wamid.B"}, "sk": {"S": "status#read"}, "expires_at": {"N": "1795000000"},
+            "pk": {"S": "1e2d3c4b5a69788796a5b4c3d2e1f00f"}, "sk": {"S": "status#read"}, "expires_at": {"N": "1795000000"},
             "media_bytes": {"S": "77"}, "flag": {"BOOL": true}, "none": {"NULL": true},
             "meta": {"M": {"a": {"S": "b"}}}, "list": {"L": [{"N": "1"}]}, "raw": {"B": "AAEC"},
             "journal_key": {"BOOL": false}

@@ -4,9 +4,12 @@
 use super::*;
 use wavault_core::records::{ItemKind, MediaRef, MediaStatus, Record, RecordKind, StoredItem};
 
+/// A record key as the webhook derives it (a keyed hash of the wamid).
+const PK: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
 fn record(kind: RecordKind, sk: &str) -> Record {
     Record {
-        wamid: "wamid.A".to_owned(),
+        pk: PK.to_owned(),
         sk: sk.to_owned(),
         kind,
         received_at: 1_795_000_000,
@@ -66,12 +69,12 @@ fn a_media_message_has_the_documented_layout() {
     let encoded = round_trip(
         &item,
         &[
-            "wamid",
+            "pk",
             "sk",
             "kind",
             "received_at",
             "expires_at",
-            "expiry_hour",
+            "expiry_slot",
             "journal_key",
             "waba_id",
             "phone_number_id",
@@ -87,7 +90,7 @@ fn a_media_message_has_the_documented_layout() {
             "pending_shard",
         ],
     );
-    assert_eq!(string(&encoded, "wamid").as_deref(), Some("wamid.A"));
+    assert_eq!(string(&encoded, "pk").as_deref(), Some(PK));
     assert_eq!(string(&encoded, "sk").as_deref(), Some("message"));
     assert_eq!(string(&encoded, "kind").as_deref(), Some("message"));
     assert_eq!(
@@ -95,14 +98,19 @@ fn a_media_message_has_the_documented_layout() {
         1_797_592_000,
         "TTL: a Number"
     );
-    assert_eq!(number(&encoded, "expiry_hour"), 1_797_592_000 / 3600);
+    let shard = ItemKey::message(PK).shard(wavault_core::retention::EXPIRY_SHARDS);
+    assert_eq!(
+        string(&encoded, "expiry_slot"),
+        Some(format!("{}#{shard}", 1_797_592_000 / 3600)),
+        "the expiry index's key: a string, hour and shard"
+    );
     assert_eq!(number(&encoded, "received_at"), 1_795_000_000);
     assert_eq!(number(&encoded, "media_deadline"), 1_795_600_000);
     assert_eq!(string(&encoded, "media_status").as_deref(), Some("pending"));
     assert_eq!(string(&encoded, "type").as_deref(), Some("image"));
     assert_eq!(
         string(&encoded, "pending_shard"),
-        Some(wavault_core::media::pending_shard("wamid.A"))
+        Some(wavault_core::media::pending_shard(PK))
     );
     assert_eq!(
         string(&encoded, "raw").as_deref(),
@@ -143,12 +151,12 @@ fn statuses_errors_and_links_round_trip() {
     let encoded = round_trip(
         &StoredItem::from(&status),
         &[
-            "wamid",
+            "pk",
             "sk",
             "kind",
             "received_at",
             "expires_at",
-            "expiry_hour",
+            "expiry_slot",
             "journal_key",
             "waba_id",
             "phone_number_id",
@@ -170,17 +178,17 @@ fn statuses_errors_and_links_round_trip() {
     assert!(!encoded.contains_key("contact_wa_hash"));
 
     let mut link = record(RecordKind::JournalLink, "contact#wa-hash");
-    link.wamid = "journal.abc".to_owned();
+    link.pk = "journal.abc".to_owned();
     link.raw = String::new();
     let encoded = round_trip(
         &StoredItem::from(&link),
         &[
-            "wamid",
+            "pk",
             "sk",
             "kind",
             "received_at",
             "expires_at",
-            "expiry_hour",
+            "expiry_slot",
             "journal_key",
             "waba_id",
             "phone_number_id",
@@ -192,33 +200,31 @@ fn statuses_errors_and_links_round_trip() {
 
 #[test]
 fn tombstones_and_the_checkpoint_hold_only_their_attributes() {
-    let key = ItemKey::message("wamid.A");
+    let key = ItemKey::message(PK);
     let tombstone = StoredItem::tombstone(key.clone(), 1_796_000_000, Some(1_797_592_000));
-    let encoded = round_trip(
-        &tombstone,
-        &["wamid", "sk", "kind", "erased_at", "expires_at"],
-    );
+    let encoded = round_trip(&tombstone, &["pk", "sk", "kind", "erased_at", "expires_at"]);
     assert_eq!(string(&encoded, "kind").as_deref(), Some("erased"));
     assert_eq!(number(&encoded, "erased_at"), 1_796_000_000);
     let without_expiry = StoredItem::tombstone(key, 1, None);
-    round_trip(&without_expiry, &["wamid", "sk", "kind", "erased_at"]);
+    round_trip(&without_expiry, &["pk", "sk", "kind", "erased_at"]);
 
     let checkpoint = StoredItem::checkpoint(
         ItemKey {
-            wamid: "sweep.retention".to_owned(),
+            pk: "sweep.retention".to_owned(),
             sk: "checkpoint".to_owned(),
         },
         498_000,
     );
-    let encoded = round_trip(&checkpoint, &["wamid", "sk", "kind", "next_hour"]);
+    let encoded = round_trip(&checkpoint, &["pk", "sk", "kind", "next_hour"]);
     assert_eq!(string(&encoded, "kind").as_deref(), Some("checkpoint"));
     assert_eq!(number(&encoded, "next_hour"), 498_000);
 }
 
 #[test]
 fn keys_values_and_odd_attributes() {
-    let encoded = key(&ItemKey::message("wamid.A")).unwrap();
+    let encoded = key(&ItemKey::message(PK)).unwrap();
     assert_eq!(encoded.len(), 2);
+    assert_eq!(string(&encoded, "pk").as_deref(), Some(PK));
     assert_eq!(string(&encoded, "sk").as_deref(), Some("message"));
     assert_eq!(
         to_value(&ItemKind::Erased).unwrap(),
@@ -232,7 +238,7 @@ fn keys_values_and_odd_attributes() {
 
     // What the codec reads leniently: other attributes, other types.
     let item: StoredItem = from_item(DynamoItem::from([
-        ("wamid".to_owned(), AttributeValue::S("w".to_owned())),
+        ("pk".to_owned(), AttributeValue::S("w".to_owned())),
         ("sk".to_owned(), AttributeValue::S("message".to_owned())),
         (
             "kind".to_owned(),
@@ -264,7 +270,7 @@ fn keys_values_and_odd_attributes() {
 
     let image = StreamImage::from(HashMap::from([
         (
-            "wamid".to_owned(),
+            "pk".to_owned(),
             serde_dynamo::AttributeValue::S("w".to_owned()),
         ),
         (

@@ -31,7 +31,7 @@ pub const CONCURRENCY: usize = 16;
 const MAX_IDENTITY_ROUNDS: usize = 8;
 
 /// Every item the contact's hashes lead to (tombstones excluded), read consistently and keyed by
-/// `(wamid, sk)`. Hashes found on the items join `hashes`, and their indexes are read too.
+/// `(pk, sk)`. Hashes found on the items join `hashes`, and their indexes are read too.
 pub async fn gather(
     records: &dyn ContactRecords,
     hashes: &mut ContactHashes,
@@ -311,7 +311,7 @@ impl Eraser {
 /// The media job a not-yet-archived media record implies (for its deterministic object key).
 fn media_job(key: &ItemKey, item: &StoredItem) -> Option<MediaJob> {
     Some(MediaJob {
-        wamid: key.wamid.clone(),
+        record: key.pk.clone(),
         media_id: item.media_id.clone()?,
         media_kind: item.media_kind.clone().unwrap_or_default(),
         mime_type: item.media_mime_type.clone(),

@@ -1,8 +1,12 @@
-//! Keyed hashes of contact ids.
+//! Keyed hashes of contact ids and of the element ids records are keyed by.
 //!
 //! Phone numbers and user ids must not appear in keys or indexes, yet erasure and export need to
 //! find every record of a contact. An HMAC under a key kept in Secrets Manager gives a stable,
 //! non-reversible lookup key (a plain hash of a phone number is reversible by enumeration).
+//!
+//! Message ids are not opaque either: a wamid is base64 of a structure that embeds the contact's
+//! phone number. So the records table's partition key is the same keyed hash of the element id
+//! ([`ContactHasher::record_key`]), under the same key, domain-separated by the id's kind.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -16,7 +20,27 @@ pub enum ContactIdKind {
     UserId,
 }
 
-/// Hashes contact ids with the deployment's contact-hash key.
+/// Which element id a record key is derived from; each kind is its own hash domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordIdKind {
+    /// A message id (`wamid.`...): the key of a message and of every status of it (statuses carry
+    /// the id of the message they report on, so both share one partition).
+    Message,
+    /// The synthetic id of a value-level error (`error.<body digest>.<entry>.<change>.<index>`):
+    /// it embeds nothing personal, and is hashed for one key format across the table.
+    Error,
+}
+
+impl RecordIdKind {
+    const fn domain(self) -> &'static [u8] {
+        match self {
+            RecordIdKind::Message => b"message_id:",
+            RecordIdKind::Error => b"error_id:",
+        }
+    }
+}
+
+/// Hashes contact ids and record ids with the deployment's contact-hash key.
 #[derive(Clone)]
 pub struct ContactHasher {
     /// The MAC with the key already absorbed: each hash then costs only the message blocks.
@@ -60,9 +84,26 @@ impl ContactHasher {
                 mac.update(id.trim().as_bytes());
             }
         }
-        let digest = mac.finalize().into_bytes();
-        hex::encode(&digest[..16])
+        truncated_hex(mac)
     }
+
+    /// The partition key of the records an element id names: 128-bit lowercase hex
+    /// HMAC-SHA256 of `<kind>:` + the id, byte for byte. Whoever holds the key can find a record
+    /// by its wamid; the key reveals neither the wamid nor the phone number inside it.
+    pub fn record_key(&self, kind: RecordIdKind, id: &str) -> String {
+        let Some(mut mac) = self.keyed.clone() else {
+            return String::new();
+        };
+        mac.update(kind.domain());
+        mac.update(id.as_bytes());
+        truncated_hex(mac)
+    }
+}
+
+/// The first 128 bits of the MAC, lowercase hex.
+fn truncated_hex(mac: Hmac<Sha256>) -> String {
+    let digest = mac.finalize().into_bytes();
+    hex::encode(&digest[..16])
 }
 
 #[cfg(test)]
@@ -79,5 +120,28 @@ mod tests {
         assert_ne!(h, b.hash(ContactIdKind::WaId, "15551234567"));
         assert_ne!(h, a.hash(ContactIdKind::UserId, "15551234567"));
         assert!(!h.contains("5551234567"));
+    }
+
+    #[test]
+    fn record_keys_are_keyed_and_separated_from_contact_hashes() {
+        let a = ContactHasher::new(b"k1");
+        let wamid = "wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQzQUZCM0Y0";
+        let key = a.record_key(RecordIdKind::Message, wamid);
+        assert_eq!(key.len(), 32);
+        assert!(key
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(key, a.record_key(RecordIdKind::Message, wamid));
+        assert_ne!(
+            key,
+            ContactHasher::new(b"k2").record_key(RecordIdKind::Message, wamid)
+        );
+        assert_ne!(key, a.record_key(RecordIdKind::Error, wamid));
+        assert_ne!(key, a.hash(ContactIdKind::UserId, wamid));
+        // Ids are hashed exactly as sent (no trimming): two ids differ, so do their keys.
+        assert_ne!(
+            key,
+            a.record_key(RecordIdKind::Message, &format!(" {wamid}"))
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! Planning is pure: a parsed notification, the time and the retention policy in, records out.
 //! Nothing here knows DynamoDB; the adapter maps a [`Record`] to an item.
 
-use crate::contact::{ContactHasher, ContactIdKind};
+use crate::contact::{ContactHasher, ContactIdKind, RecordIdKind};
 use crate::records::{MediaRef, Record, RecordKind};
 use crate::retention::RetentionPolicy;
 use crate::webhook::model::{Contact, Metadata, Notification};
@@ -78,7 +78,7 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                             ),
                         });
                         let mut record = base.record(
-                            message.id.to_string(),
+                            ctx.hasher.record_key(RecordIdKind::Message, &message.id),
                             "message".to_owned(),
                             RecordKind::Message,
                             raw.get(),
@@ -101,8 +101,9 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                             status.recipient_id.as_deref(),
                             status.recipient_user_id.as_deref(),
                         );
+                        // The message's id: a status shares its message's partition.
                         let mut record = base.record(
-                            status.id.to_string(),
+                            ctx.hasher.record_key(RecordIdKind::Message, &status.id),
                             format!("status#{}", status.status),
                             RecordKind::Status,
                             raw.get(),
@@ -123,7 +124,12 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                     "error.{}.{entry_index}.{change_index}.{error_index}",
                     &ctx.body_sha256_hex[..ctx.body_sha256_hex.len().min(32)]
                 );
-                let mut record = base.record(id, "error".to_owned(), RecordKind::Error, raw.get());
+                let mut record = base.record(
+                    ctx.hasher.record_key(RecordIdKind::Error, &id),
+                    "error".to_owned(),
+                    RecordKind::Error,
+                    raw.get(),
+                );
                 record.error_code =
                     serde_json::from_str::<crate::webhook::GraphErrorDetail>(raw.get())
                         .ok()
@@ -140,7 +146,7 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
 fn add_journal_links(plan: &mut IngestPlan, ctx: &PlanContext<'_>) {
     let mut seen = std::collections::HashSet::new();
     let mut links = Vec::new();
-    let wamid = journal_link_id(ctx.body_sha256_hex);
+    let pk = journal_link_id(ctx.body_sha256_hex);
     let expires_at = ctx.retention.expires_at(ctx.received_at);
     for record in &plan.records {
         let (wa, user) = (&record.contact_wa_hash, &record.contact_user_hash);
@@ -151,7 +157,7 @@ fn add_journal_links(plan: &mut IngestPlan, ctx: &PlanContext<'_>) {
             continue;
         }
         let link = Record {
-            wamid: wamid.clone(),
+            pk: pk.clone(),
             sk: format!("contact#{contact}"),
             kind: RecordKind::JournalLink,
             received_at: ctx.received_at,
@@ -187,9 +193,10 @@ struct RecordBase<'a> {
 }
 
 impl RecordBase<'_> {
-    fn record(&self, wamid: String, sk: String, kind: RecordKind, raw: &str) -> Record {
+    /// A record under partition key `pk` (the element id's keyed hash).
+    fn record(&self, pk: String, sk: String, kind: RecordKind, raw: &str) -> Record {
         Record {
-            wamid,
+            pk,
             sk,
             kind,
             received_at: self.ctx.received_at,

@@ -112,7 +112,7 @@ impl Archiver {
     pub async fn archive(&self, job: &MediaJob) -> Result<ArchiveOutcome, RetryLater> {
         match self
             .records
-            .media_status(&job.wamid, self.clock.now_epoch_seconds())
+            .media_status(&job.record, self.clock.now_epoch_seconds())
             .await?
         {
             MediaRecordState::Gone => return Ok(ArchiveOutcome::RecordGone),
@@ -221,7 +221,7 @@ impl Archiver {
             bytes,
             archived_at: self.clock.now_epoch_seconds(),
         };
-        match self.records.mark_archived(&job.wamid, &archived).await? {
+        match self.records.mark_archived(&job.record, &archived).await? {
             MediaUpdate::RecordGone => {
                 // Erased or expired while we downloaded: the archive must not outlive the record.
                 self.store.delete(&key).await?;
@@ -248,7 +248,7 @@ impl Archiver {
         reason: &str,
     ) -> Result<ArchiveOutcome, RetryLater> {
         self.records
-            .mark_failed(&job.wamid, reason, self.clock.now_epoch_seconds(), false)
+            .mark_failed(&job.record, reason, self.clock.now_epoch_seconds(), false)
             .await?;
         self.metrics.count("MediaFailed", 1);
         Ok(ArchiveOutcome::Failed {
@@ -279,8 +279,7 @@ impl Archiver {
             .await
             .map_err(AttemptError::Graph)?;
         let meta = ObjectMeta {
-            wamid: job.wamid.clone(),
-            media_id: job.media_id.clone(),
+            record: job.record.clone(),
             mime_type: info.mime_type.clone().or_else(|| job.mime_type.clone()),
             sha256_hex: String::new(),
         };

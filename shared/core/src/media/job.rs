@@ -1,11 +1,15 @@
-//! The message put on the media queue: ids and metadata only, never a token or user text.
+//! The message put on the media queue: the record's key and the media's ids and metadata only,
+//! never a wamid (it embeds the contact's phone number), a token or user text.
 
 use serde::{Deserialize, Serialize};
 
 /// One media file to archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaJob {
-    pub wamid: String,
+    /// The partition key of the message's record (a keyed hash of its wamid): the fetcher finds
+    /// the record by it without the contact-hash key.
+    pub record: String,
+    /// Meta's media id, which the fetcher asks Graph for (digits; no personal data).
     pub media_id: String,
     /// image | audio | video | document | sticker
     pub media_kind: String,
@@ -21,12 +25,14 @@ pub struct MediaJob {
 }
 
 impl MediaJob {
-    /// How log lines name the job's record: a wamid embeds the contact's phone number, so logs carry the same
-    /// truncated hash of the record key the retention audit uses (lines of both correlate), never the wamid.
+    /// The key of the job's record.
+    pub fn item_key(&self) -> crate::records::ItemKey {
+        crate::records::ItemKey::message(&self.record)
+    }
+
+    /// How log lines name the job's record: the same truncated hash of the record key the
+    /// retention audit uses (lines of both correlate), never the key itself or a media id.
     pub fn record_log_id(&self) -> String {
-        crate::records::hashed_key(&crate::records::ItemKey {
-            wamid: self.wamid.clone(),
-            sk: crate::records::RecordKind::Message.as_str().to_owned(),
-        })
+        crate::records::hashed_key(&self.item_key())
     }
 }

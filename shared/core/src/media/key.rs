@@ -24,9 +24,12 @@ pub const META_MEDIA_HOSTS: &[&str] = &["lookaside.fbsbx.com"];
 /// Number of partitions of the sparse `media-pending` index (spreads writes; the sweep reads all).
 pub const PENDING_SHARDS: u32 = 8;
 
-/// The deterministic object key of a job's file: ids and the receipt date only, never the user's
-/// filename; the extension comes from the MIME type.
-/// `media/{phone_number_id}/{yyyy}/{mm}/{dd}/{media_id}.{ext}`
+/// The deterministic object key of a job's file: the business number, the receipt date and the
+/// record's key only (never a wamid, a media id or the user's filename); the extension comes
+/// from the MIME type. `media/{phone_number_id}/{yyyy}/{mm}/{dd}/{record key}.{ext}`
+///
+/// Deterministic per job, so every retry and every fetcher racing on one job writes the same key
+/// and the conditional writes (`If-None-Match: *`) keep the first object; one record, one file.
 pub fn media_key(job: &MediaJob, mime_type: Option<&str>) -> String {
     let (year, month, day) = civil_date(job.received_at);
     let phone = job
@@ -34,14 +37,14 @@ pub fn media_key(job: &MediaJob, mime_type: Option<&str>) -> String {
         .as_deref()
         .filter(|p| is_key_safe(p))
         .unwrap_or("unknown");
-    let media_id = if is_key_safe(&job.media_id) {
-        job.media_id.clone()
+    let record = if is_key_safe(&job.record) {
+        job.record.clone()
     } else {
-        // Ids are digits; anything else is hex-encoded so it cannot shape the key.
-        hex::encode(job.media_id.as_bytes())
+        // Record keys are hex; anything else is hex-encoded so it cannot shape the key.
+        hex::encode(job.record.as_bytes())
     };
     format!(
-        "media/{phone}/{year:04}/{month:02}/{day:02}/{media_id}.{}",
+        "media/{phone}/{year:04}/{month:02}/{day:02}/{record}.{}",
         extension_for(mime_type.or(job.mime_type.as_deref()))
     )
 }
@@ -106,12 +109,12 @@ pub fn media_deadline(received_at: i64, deadline_days: u32) -> i64 {
     received_at.saturating_add(i64::from(deadline_days) * SECONDS_PER_DAY)
 }
 
-/// The `media-pending` index partition of a record (stable per wamid).
-pub fn pending_shard(wamid: &str) -> String {
-    let sum = wamid.bytes().fold(0u32, |acc, b| {
-        acc.wrapping_mul(31).wrapping_add(u32::from(b))
-    });
-    (sum % PENDING_SHARDS).to_string()
+/// The `media-pending` index partition of a message's record (stable per record key: a
+/// dead-lettered record returns to the same one).
+pub fn pending_shard(record: &str) -> String {
+    crate::records::ItemKey::message(record)
+        .shard(PENDING_SHARDS)
+        .to_string()
 }
 
 /// (year, month, day) in UTC of an epoch time (Howard Hinnant's days-to-civil algorithm).
@@ -133,10 +136,10 @@ pub fn civil_date(epoch_seconds: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
 
-    fn job(media_id: &str, mime: Option<&str>) -> MediaJob {
+    fn job(record: &str, mime: Option<&str>) -> MediaJob {
         MediaJob {
-            wamid: "wamid.X".into(),
-            media_id: media_id.into(),
+            record: record.into(),
+            media_id: "4490709327384033".into(),
             media_kind: "document".into(),
             mime_type: mime.map(str::to_owned),
             sha256: None,
@@ -147,17 +150,31 @@ mod tests {
 
     #[test]
     fn keys_are_deterministic_and_free_of_user_data() {
+        let record = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+        let pdf = job(record, Some("application/pdf"));
         assert_eq!(
-            media_key(&job("1004", Some("application/pdf")), None),
-            "media/1234567890/2025/11/22/1004.pdf"
+            media_key(&pdf, None),
+            "media/1234567890/2025/11/22/0f1e2d3c4b5a69788796a5b4c3d2e1f0.pdf"
+        );
+        assert_eq!(media_key(&pdf, None), media_key(&pdf.clone(), None));
+        assert!(
+            !media_key(&pdf, None).contains(&pdf.media_id),
+            "no media id"
         );
         assert_eq!(
-            media_key(&job("1002", Some("audio/ogg; codecs=opus")), None),
-            "media/1234567890/2025/11/22/1002.ogg"
+            media_key(&job(record, Some("audio/ogg; codecs=opus")), None),
+            "media/1234567890/2025/11/22/0f1e2d3c4b5a69788796a5b4c3d2e1f0.ogg"
         );
         let weird = media_key(&job("../x", None), None);
         assert!(!weird.contains(".."), "{weird}");
         assert!(weird.ends_with(".bin"));
+    }
+
+    #[test]
+    fn pending_shards_are_stable_and_in_range() {
+        let shard = pending_shard("0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+        assert_eq!(shard, pending_shard("0f1e2d3c4b5a69788796a5b4c3d2e1f0"));
+        assert!(shard.parse::<u32>().is_ok_and(|n| n < PENDING_SHARDS));
     }
 
     #[test]

@@ -5,11 +5,12 @@ use crate::media::MediaJob;
 use crate::records::MediaStatus;
 use async_trait::async_trait;
 
-/// Metadata written with an archived object: ids, MIME type and digest only, never user data.
+/// Metadata written with an archived object: the record's key, MIME type and digest only; never
+/// a wamid or a media id (object metadata is not encrypted content), never user data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
-    pub wamid: String,
-    pub media_id: String,
+    /// The partition key of the message's record (see [`MediaJob::record`]).
+    pub record: String,
     pub mime_type: Option<String>,
     pub sha256_hex: String,
 }
@@ -113,25 +114,26 @@ pub enum MediaRecordState {
     Live(Option<MediaStatus>),
 }
 
-/// The media side of message records.
+/// The media side of message records, each named by its partition key (`record`).
 #[async_trait]
 pub trait MediaRecords: Send + Sync {
     /// The record's state at `now`.
-    async fn media_status(&self, wamid: &str, now: i64) -> Result<MediaRecordState, PortError>;
+    async fn media_status(&self, record: &str, now: i64) -> Result<MediaRecordState, PortError>;
     /// `archived` with key, digest and size; only while the record exists, is not erased and has
     /// not expired at `archived.archived_at`.
     async fn mark_archived(
         &self,
-        wamid: &str,
+        record: &str,
         archived: &ArchivedMedia,
     ) -> Result<MediaUpdate, PortError>;
     /// Back to `pending` under index partition `shard` (the redrive of a dead-lettered job);
     /// only while `failed` as dead-lettered.
-    async fn mark_pending_again(&self, wamid: &str, shard: &str) -> Result<MediaUpdate, PortError>;
+    async fn mark_pending_again(&self, record: &str, shard: &str)
+        -> Result<MediaUpdate, PortError>;
     /// `failed` with a short reason (no user data); only while still `pending`.
     async fn mark_failed(
         &self,
-        wamid: &str,
+        record: &str,
         reason: &str,
         at: i64,
         dead_lettered: bool,

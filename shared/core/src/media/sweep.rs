@@ -49,10 +49,10 @@ impl MediaSweep {
                 if letter.deadline <= now {
                     continue;
                 }
-                let home = crate::media::pending_shard(&letter.job.wamid);
+                let home = crate::media::pending_shard(&letter.job.record);
                 if self
                     .records
-                    .mark_pending_again(&letter.job.wamid, &home)
+                    .mark_pending_again(&letter.job.record, &home)
                     .await?
                     == MediaUpdate::Updated
                 {
@@ -81,7 +81,7 @@ impl MediaSweep {
                     if let Some(job) = &letter.job {
                         if self
                             .records
-                            .mark_failed(&job.wamid, "dead-lettered", now, true)
+                            .mark_failed(&job.record, "dead-lettered", now, true)
                             .await?
                             == MediaUpdate::Updated
                         {
@@ -98,7 +98,7 @@ impl MediaSweep {
                 if pending.deadline <= now {
                     if self
                         .records
-                        .mark_failed(&pending.job.wamid, "expired-before-archive", now, false)
+                        .mark_failed(&pending.job.record, "expired-before-archive", now, false)
                         .await?
                         == MediaUpdate::Updated
                     {

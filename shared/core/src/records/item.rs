@@ -10,11 +10,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// projections). Each is the serialized name of a [`StoredItem`] field; a unit test checks that
 /// this list and the fields agree.
 pub mod attributes {
-    pub const WAMID: &str = "wamid";
+    pub const PK: &str = "pk";
     pub const SK: &str = "sk";
     pub const KIND: &str = "kind";
     pub const EXPIRES_AT: &str = "expires_at";
-    pub const EXPIRY_HOUR: &str = "expiry_hour";
+    pub const EXPIRY_SLOT: &str = "expiry_slot";
     pub const RECEIVED_AT: &str = "received_at";
     pub const JOURNAL_KEY: &str = "journal_key";
     pub const WABA_ID: &str = "waba_id";
@@ -43,11 +43,11 @@ pub mod attributes {
 
     /// Every attribute above, in the order of [`super::StoredItem`]'s fields.
     pub const ALL: &[&str] = &[
-        WAMID,
+        PK,
         SK,
         KIND,
         EXPIRES_AT,
-        EXPIRY_HOUR,
+        EXPIRY_SLOT,
         RECEIVED_AT,
         JOURNAL_KEY,
         WABA_ID,
@@ -162,7 +162,7 @@ impl<'de> Deserialize<'de> for MediaStatus {
 /// number, so one odd attribute never makes an item unreadable.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredItem {
-    /// `wamid` (partition) and `sk` (sort).
+    /// `pk` (partition) and `sk` (sort).
     #[serde(flatten)]
     pub key: ItemKey,
     #[serde(
@@ -178,13 +178,14 @@ pub struct StoredItem {
         deserialize_with = "lenient::number"
     )]
     pub expires_at: Option<i64>,
-    /// `expires_at / 3600`: the key of the `by-expiry-hour` index.
+    /// `<expires_at / 3600>#<shard>`: the partition key of the `by-expiry-hour` index, sharded
+    /// so one hour's writes spread over [`crate::retention::EXPIRY_SHARDS`] index partitions.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::number"
+        deserialize_with = "lenient::text"
     )]
-    pub expiry_hour: Option<i64>,
+    pub expiry_slot: Option<String>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -397,16 +398,17 @@ impl From<&Record> for StoredItem {
     fn from(record: &Record) -> Self {
         let text = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
         let media = record.media.as_ref();
+        let key = ItemKey {
+            pk: record.pk.clone(),
+            sk: record.sk.clone(),
+        };
         Self {
-            key: ItemKey {
-                wamid: record.wamid.clone(),
-                sk: record.sk.clone(),
-            },
+            expiry_slot: Some(
+                crate::retention::ExpirySlot::of(&key, record.expires_at).to_string(),
+            ),
+            key,
             kind: Some(record.kind.into()),
             expires_at: Some(record.expires_at),
-            expiry_hour: Some(crate::retention::RetentionPolicy::expiry_hour(
-                record.expires_at,
-            )),
             received_at: Some(record.received_at),
             journal_key: Some(record.journal_key.clone()),
             waba_id: text(&record.waba_id),
@@ -423,7 +425,7 @@ impl From<&Record> for StoredItem {
             media_declared_sha256: media.and_then(|m| text(&m.declared_sha256)),
             media_status: media.map(|_| MediaStatus::Pending),
             media_deadline: media.map(|m| m.deadline),
-            pending_shard: media.map(|_| crate::media::pending_shard(&record.wamid)),
+            pending_shard: media.map(|_| crate::media::pending_shard(&record.pk)),
             ..Self::default()
         }
     }

@@ -81,8 +81,11 @@ pub struct MediaRef {
 /// One item of the records table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    /// Message id; for value-level errors a synthetic `error.<digest>` id.
-    pub wamid: String,
+    /// Partition key: the keyed hash of the element's id ([`crate::contact::ContactHasher::record_key`]:
+    /// the message id, or a value-level error's synthetic `error.<digest>` id), never the id itself
+    /// (a wamid embeds the contact's phone number; it stays inside `raw`). Journal links:
+    /// `journal.<body digest>`.
+    pub pk: String,
     /// Sort key: `message`, `status#<status>` or `error#<n>`.
     pub sk: String,
     pub kind: RecordKind,
@@ -110,7 +113,7 @@ impl Record {
     pub fn media_job(&self) -> Option<MediaJob> {
         let media = self.media.as_ref()?;
         Some(MediaJob {
-            wamid: self.wamid.clone(),
+            record: self.pk.clone(),
             media_id: media.media_id.clone(),
             media_kind: media.kind.to_owned(),
             mime_type: media.mime_type.clone(),
@@ -137,28 +140,41 @@ pub fn body_sha256_hex(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
 }
 
-/// The key of a records-table item (`wamid` + `sk`).
+/// The key of a records-table item (`pk` + `sk`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ItemKey {
-    pub wamid: String,
+    /// The partition key (see [`Record::pk`]).
+    pub pk: String,
     pub sk: String,
 }
 
 impl ItemKey {
-    /// The key of a message's record (its sort key is the kind's name).
-    pub fn message(wamid: &str) -> Self {
+    /// The key of a message's record under its partition key `pk` (its sort key is the kind's
+    /// name).
+    pub fn message(pk: &str) -> Self {
         Self {
-            wamid: wamid.to_owned(),
+            pk: pk.to_owned(),
             sk: RecordKind::Message.as_str().to_owned(),
         }
     }
+
+    /// Which of `count` shards the item falls in (FNV-1a over `pk`, a separator and `sk`): the
+    /// partition keys are hashes already, so any fixed mix spreads them evenly. Readers query
+    /// every shard, so only `count` matters to them, never this function.
+    pub fn shard(&self, count: u32) -> u32 {
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in self.pk.bytes().chain([0]).chain(self.sk.bytes()) {
+            hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+        }
+        hash % count.max(1)
+    }
 }
 
-/// The audit's stand-in for an item key: a truncated SHA-256, enough to correlate entries,
-/// not to recover the message id.
+/// The audit's and the logs' stand-in for an item key: a truncated SHA-256 of it, enough to
+/// correlate entries (and lines of different functions), not to look the item up.
 pub fn hashed_key(key: &ItemKey) -> String {
     let digest = Sha256::new()
-        .chain_update(key.wamid.as_bytes())
+        .chain_update(key.pk.as_bytes())
         .chain_update([0u8])
         .chain_update(key.sk.as_bytes())
         .finalize();

@@ -11,8 +11,8 @@ use crate::clock::Clock;
 use crate::error::PortError;
 use crate::metrics::Metrics;
 use crate::records::{hashed_key, ItemKind};
-use crate::retention::RetentionPolicy;
 use crate::retention::{ExpiredItem, ExpiringRecords};
+use crate::retention::{ExpirySlot, RetentionPolicy};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -48,8 +48,14 @@ pub struct ExpiryReport {
 
 /// How far back the first sweep of a deployment looks (TTL normally removes items within days).
 pub const FIRST_SWEEP_LOOKBACK_HOURS: i64 = 7 * 24;
-/// Items deleted at once by the sweep.
+/// Items the sweep deletes at once, in all (as before the index was sharded).
 pub const SWEEP_CONCURRENCY: usize = 16;
+/// Expiry slots (shards of one hour) the sweep reads at once: a first sweep reads
+/// `(FIRST_SWEEP_LOOKBACK_HOURS + 1) x EXPIRY_SHARDS` (5,408) mostly empty slots, which one at a
+/// time would cost tens of seconds of round trips. Each slot deletes
+/// `SWEEP_CONCURRENCY / SLOT_CONCURRENCY` items at once, so the total stays `SWEEP_CONCURRENCY`.
+pub const SLOT_CONCURRENCY: usize = 8;
+const DELETES_PER_SLOT: usize = SWEEP_CONCURRENCY / SLOT_CONCURRENCY;
 
 /// The retention use case.
 pub struct Expirer {
@@ -87,8 +93,8 @@ impl Expirer {
     }
 
     /// Deletes every item whose `expires_at` has passed, with its media and journal, reading the
-    /// expiry index hour by hour from the checkpoint to now: the cost follows the expired items,
-    /// not the table size.
+    /// expiry index hour by hour (every shard of each hour) from the checkpoint to now: the cost
+    /// follows the expired items and the hours read, not the table size.
     pub async fn sweep(&self) -> Result<ExpiryReport, PortError> {
         let now = self.clock.now_epoch_seconds();
         let now_hour = RetentionPolicy::expiry_hour(now);
@@ -100,19 +106,24 @@ impl Expirer {
             .min(now_hour);
         let run = Run::default();
         for hour in first..=now_hour {
-            self.sweep_hour(&run, hour, now).await?;
+            // An hour counts as swept only once every one of its shards was read to the end.
+            stream::iter(ExpirySlot::all_of_hour(hour))
+                .map(|slot| self.sweep_slot(&run, slot, now))
+                .buffer_unordered(SLOT_CONCURRENCY)
+                .try_collect::<()>()
+                .await?;
             lock(&run.report).hours_swept += 1;
         }
-        // Every hour before the current one is now empty of expired items; the current hour
-        // still holds items that expire later in it.
+        // Every shard of every hour before the current one is now empty of expired items; the
+        // current hour still holds items that expire later in it.
         self.records.set_sweep_checkpoint(now_hour).await?;
         Ok(self.finish(&run, ExpiryReason::Sweep))
     }
 
-    async fn sweep_hour(&self, run: &Run, hour: i64, now: i64) -> Result<(), PortError> {
+    async fn sweep_slot(&self, run: &Run, slot: ExpirySlot, now: i64) -> Result<(), PortError> {
         let mut cursor = None;
         loop {
-            let page = self.records.expired_in_hour(hour, now, cursor).await?;
+            let page = self.records.expired_in_slot(slot, now, cursor).await?;
             stream::iter(page.keys)
                 .map(|key| async move {
                     match self.records.delete_if_expired(&key, now).await? {
@@ -120,7 +131,7 @@ impl Expirer {
                         None => Ok(()),
                     }
                 })
-                .buffer_unordered(SWEEP_CONCURRENCY)
+                .buffer_unordered(DELETES_PER_SLOT)
                 .try_collect::<()>()
                 .await?;
             match page.next {

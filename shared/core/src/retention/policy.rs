@@ -11,6 +11,42 @@ pub struct RetentionPolicy {
 
 pub const SECONDS_PER_DAY: i64 = 86_400;
 
+/// Shards of each expiry hour in the `by-expiry-hour` index. One index partition takes about
+/// 1,000 writes/s; every record and every journal link writes one entry, and at most one link per
+/// record, so 10,000 records/s make at most 20,000 index writes/s: 32 shards hold that at 63% of
+/// their capacity (the arithmetic: docs/data.md "The expiry index"). The count may grow, never
+/// shrink: the sweep reads shards `0..EXPIRY_SHARDS`, and an entry above them would wait for TTL.
+pub const EXPIRY_SHARDS: u32 = 32;
+
+/// One partition of the `by-expiry-hour` index: an expiry hour and a shard of it, stored as
+/// `<hour>#<shard>` (the `expiry_slot` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExpirySlot {
+    pub hour: i64,
+    pub shard: u32,
+}
+
+impl ExpirySlot {
+    /// The slot of the item under `key` expiring at `expires_at`.
+    pub fn of(key: &crate::records::ItemKey, expires_at: i64) -> Self {
+        Self {
+            hour: RetentionPolicy::expiry_hour(expires_at),
+            shard: key.shard(EXPIRY_SHARDS),
+        }
+    }
+
+    /// Every slot of one expiry hour, which a sweep of that hour reads.
+    pub fn all_of_hour(hour: i64) -> impl Iterator<Item = ExpirySlot> {
+        (0..EXPIRY_SHARDS).map(move |shard| ExpirySlot { hour, shard })
+    }
+}
+
+impl std::fmt::Display for ExpirySlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.hour, self.shard)
+    }
+}
+
 impl RetentionPolicy {
     pub fn days(days: u32) -> Self {
         Self { days }
@@ -41,5 +77,39 @@ mod tests {
         assert_eq!(policy.expires_at(1_000), 1_000 + 30 * 86_400);
         assert_eq!(RetentionPolicy::expiry_hour(7_199), 1);
         assert_eq!(RetentionPolicy::expiry_hour(7_200), 2);
+    }
+
+    #[test]
+    fn slots_are_the_hour_and_a_shard_of_the_key() {
+        use crate::records::ItemKey;
+        let key = ItemKey::message("0123456789abcdef0123456789abcdef");
+        let slot = ExpirySlot::of(&key, 7_200);
+        assert_eq!(slot.hour, 2);
+        assert!(slot.shard < EXPIRY_SHARDS);
+        assert_eq!(slot.to_string(), format!("2#{}", slot.shard));
+        assert_eq!(ExpirySlot::all_of_hour(2).count(), EXPIRY_SHARDS as usize);
+        assert!(ExpirySlot::all_of_hour(2).any(|s| s == slot));
+    }
+
+    #[test]
+    fn keys_spread_over_every_shard() {
+        use crate::contact::{ContactHasher, RecordIdKind};
+        let hasher = ContactHasher::new(b"a key of sixteen+ bytes");
+        let mut counts = [0u32; EXPIRY_SHARDS as usize];
+        let total = 32_000;
+        for i in 0..total {
+            let pk = hasher.record_key(RecordIdKind::Message, &format!("wamid.{i}"));
+            let sk = if i % 2 == 0 { "message" } else { "status#read" };
+            let key = crate::records::ItemKey {
+                pk,
+                sk: sk.to_owned(),
+            };
+            counts[key.shard(EXPIRY_SHARDS) as usize] += 1;
+        }
+        let mean = total / EXPIRY_SHARDS;
+        // Within 15% of the mean everywhere (binomial spread is about 3% here).
+        for count in counts {
+            assert!(count.abs_diff(mean) * 100 < mean * 15, "{counts:?}");
+        }
     }
 }

@@ -1,7 +1,9 @@
-//! The records table as retention sees it: removed items (TTL's stream) and the hourly expiry index.
+//! The records table as retention sees it: removed items (TTL's stream) and the sharded hourly
+//! expiry index.
 
 use crate::error::PortError;
 use crate::records::{ItemKey, ItemKind, StoredItem};
+use crate::retention::ExpirySlot;
 use async_trait::async_trait;
 
 /// What cleanup needs of a removed item (read from its old image).
@@ -27,27 +29,28 @@ impl From<StoredItem> for ExpiredItem {
     }
 }
 
-/// Where the next page of an expiry hour starts: the index entry the previous page ended on
+/// Where the next page of an expiry slot starts: the index entry the previous page ended on
 /// (its table and index keys), handed back as it came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageCursor(pub StoredItem);
 
-/// One page of an expiry hour.
+/// One page of an expiry slot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpiredPage {
     pub keys: Vec<ItemKey>,
-    /// `None` on the hour's last page.
+    /// `None` on the slot's last page.
     pub next: Option<PageCursor>,
 }
 
 /// The records table as retention sees it.
 #[async_trait]
 pub trait ExpiringRecords: Send + Sync {
-    /// A page of keys of items in expiry hour `hour` with `expires_at <= now`, read from the
-    /// expiry index (never a table scan), starting after `cursor`.
-    async fn expired_in_hour(
+    /// A page of keys of items in expiry slot `slot` (one shard of an expiry hour) with
+    /// `expires_at <= now`, read from the expiry index (never a table scan), starting after
+    /// `cursor`.
+    async fn expired_in_slot(
         &self,
-        hour: i64,
+        slot: ExpirySlot,
         now: i64,
         cursor: Option<PageCursor>,
     ) -> Result<ExpiredPage, PortError>;

@@ -122,9 +122,10 @@ impl MemoryRecords {
         self.len() - self.count_kind(crate::records::RecordKind::JournalLink)
     }
 
-    pub fn set_media_status(&self, wamid: &str, status: MediaStatus) {
+    /// Sets the media status of the message record under partition key `pk`.
+    pub fn set_media_status(&self, pk: &str, status: MediaStatus) {
         if let Ok(mut items) = self.items.lock() {
-            if let Some(item) = items.get_mut(&ItemKey::message(wamid)) {
+            if let Some(item) = items.get_mut(&ItemKey::message(pk)) {
                 item.media_status = Some(status);
             }
         }
@@ -333,6 +334,14 @@ impl MemoryIngest {
     /// Secret ids used by the in-memory wiring.
     pub const META_SECRET_ID: &'static str = "meta";
     pub const HASH_SECRET_ID: &'static str = "hash";
+    /// The contact-hash key the in-memory wiring's secret holds.
+    pub const HASH_KEY: &'static str = "0123456789abcdef0123456789abcdef";
+
+    /// The partition key the wiring stores the message (and the statuses) `wamid` under.
+    pub fn message_key(wamid: &str) -> String {
+        crate::contact::ContactHasher::new(Self::HASH_KEY)
+            .record_key(crate::contact::RecordIdKind::Message, wamid)
+    }
 
     /// Wires the use case with the given Meta secret JSON, a fixed clock and 30-day retention.
     pub fn new(meta_secret_json: &str) -> Self {
@@ -345,7 +354,7 @@ impl MemoryIngest {
         let metrics = Arc::new(MemoryMetrics::default());
         let clock = Arc::new(crate::clock::FixedClock::at(1_763_800_000));
         secrets.set(Self::META_SECRET_ID, meta_secret_json);
-        secrets.set(Self::HASH_SECRET_ID, "0123456789abcdef0123456789abcdef");
+        secrets.set(Self::HASH_SECRET_ID, Self::HASH_KEY);
         let ingest = crate::ingest::Ingest {
             journal: journal.clone(),
             records: records.clone(),

@@ -247,6 +247,7 @@ fn ids(wa_id: &str) -> ContactIds {
 async fn erasure_over_the_typed_items_leaves_tombstones_and_the_other_contact() {
     use crate::clock::Clock;
     use crate::records::{ItemKey, ItemKind};
+    use crate::testkit::memory::MemoryIngest;
     let (world, hasher) = ingested().await;
     assert_eq!(world.records.records_len(), 4);
     let eraser = Eraser {
@@ -274,7 +275,8 @@ async fn erasure_over_the_typed_items_leaves_tombstones_and_the_other_contact() 
     );
     assert!(report.bytes_freed > 0);
     let items = world.records.items.lock().unwrap().clone();
-    let tombstone = &items[&ItemKey::message("wamid.A1")];
+    let key = |wamid: &str| ItemKey::message(&MemoryIngest::message_key(wamid));
+    let tombstone = &items[&key("wamid.A1")];
     assert_eq!(tombstone.kind, Some(ItemKind::Erased));
     assert_eq!(tombstone.erased_at, Some(world.clock.now_epoch_seconds()));
     assert!(tombstone.expires_at.is_some());
@@ -285,10 +287,7 @@ async fn erasure_over_the_typed_items_leaves_tombstones_and_the_other_contact() 
         ),
         (None, None)
     );
-    assert_eq!(
-        items[&ItemKey::message("wamid.B1")].kind,
-        Some(ItemKind::Message)
-    );
+    assert_eq!(items[&key("wamid.B1")].kind, Some(ItemKind::Message));
     assert_eq!(
         world
             .records
@@ -333,7 +332,12 @@ async fn export_writes_every_attribute_with_raw_parsed_back() {
     assert_eq!(message["raw"], text_message("wamid.B1", B, "from bob"));
     assert_eq!(message["kind"], "message");
     assert_eq!(message["type"], "text");
-    assert!(message["expires_at"].is_i64() && message["expiry_hour"].is_i64());
+    assert!(message["expires_at"].is_i64() && message["expiry_slot"].is_string());
+    assert_eq!(
+        message["pk"],
+        crate::testkit::memory::MemoryIngest::message_key("wamid.B1"),
+        "the key is the hash; the wamid is in raw"
+    );
     assert!(message["contact_wa_hash"].is_string());
     let names: Vec<&String> = message.as_object().unwrap().keys().collect();
     assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted: {names:?}");

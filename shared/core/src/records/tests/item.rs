@@ -8,10 +8,10 @@ use serde_json::json;
 fn full() -> StoredItem {
     let text = |v: &str| Some(v.to_owned());
     StoredItem {
-        key: ItemKey::message("wamid.A"),
+        key: ItemKey::message("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
         kind: Some(ItemKind::Message),
         expires_at: Some(7_200),
-        expiry_hour: Some(2),
+        expiry_slot: text("2#7"),
         received_at: Some(100),
         journal_key: text("journal/j.json"),
         waba_id: text("waba"),
@@ -88,8 +88,9 @@ fn kinds_and_statuses_round_trip_by_name() {
 
 #[test]
 fn a_record_is_written_with_only_what_it_has() {
+    let pk = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
     let mut record = Record {
-        wamid: "wamid.A".to_owned(),
+        pk: pk.to_owned(),
         sk: "message".to_owned(),
         kind: RecordKind::Message,
         received_at: 1_000,
@@ -106,11 +107,15 @@ fn a_record_is_written_with_only_what_it_has() {
         media: None,
     };
     let item = StoredItem::from(&record);
+    let slot = format!(
+        "2#{}",
+        ItemKey::message(pk).shard(crate::retention::EXPIRY_SHARDS)
+    );
     assert_eq!(
         serde_json::to_value(&item).unwrap(),
         json!({
-            "wamid": "wamid.A", "sk": "message", "kind": "message", "received_at": 1_000,
-            "expires_at": 8_200, "expiry_hour": 2, "journal_key": "journal/j.json",
+            "pk": pk, "sk": "message", "kind": "message", "received_at": 1_000,
+            "expires_at": 8_200, "expiry_slot": slot, "journal_key": "journal/j.json",
             "phone_number_id": "pn", "contact_wa_hash": "h", "type": "text",
             "raw": "{\"id\":\"wamid.A\"}"
         }),
@@ -125,10 +130,7 @@ fn a_record_is_written_with_only_what_it_has() {
     });
     let item = StoredItem::from(&record);
     assert_eq!(item.media_status, Some(MediaStatus::Pending));
-    assert_eq!(
-        item.pending_shard,
-        Some(crate::media::pending_shard("wamid.A"))
-    );
+    assert_eq!(item.pending_shard, Some(crate::media::pending_shard(pk)));
     assert_eq!(item.media_deadline, Some(9_000));
     assert_eq!(item.media_declared_sha256, None);
 }
@@ -136,7 +138,7 @@ fn a_record_is_written_with_only_what_it_has() {
 #[test]
 fn reads_are_lenient_about_types() {
     let item: StoredItem = serde_json::from_value(json!({
-        "wamid": "w", "sk": "status#read", "kind": "something-new", "media_bytes": "77",
+        "pk": "w", "sk": "status#read", "kind": "something-new", "media_bytes": "77",
         "expires_at": 12.5, "journal_key": false, "media_key": "", "media_status": "pending",
         "contact_wa_hash": {"nested": [1]}, "error_code": -4, "extra": [1, 2]
     }))
@@ -163,7 +165,7 @@ fn tombstones_and_expiry() {
     assert!(tombstone.is_tombstone() && !tombstone.is_live(0));
     assert_eq!(
         serde_json::to_value(&tombstone).unwrap(),
-        json!({"wamid": "w", "sk": "message", "kind": "erased", "erased_at": 50, "expires_at": 60})
+        json!({"pk": "w", "sk": "message", "kind": "erased", "erased_at": 50, "expires_at": 60})
     );
     let item = full();
     assert!(item.is_live(7_199));

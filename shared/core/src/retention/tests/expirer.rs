@@ -3,7 +3,7 @@
 use super::*;
 use crate::clock::FixedClock;
 use crate::records::{ItemKey, ItemKind, StoredItem};
-use crate::retention::{ExpiredItem, ExpiredPage, ExpiringRecords, PageCursor};
+use crate::retention::{ExpiredItem, ExpiredPage, ExpiringRecords, PageCursor, EXPIRY_SHARDS};
 use crate::testkit::memory::MemoryMetrics;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -16,16 +16,13 @@ const NOW: i64 = 1_800_000_000;
 struct Table {
     items: Mutex<BTreeMap<(String, String), (i64, ExpiredItem)>>,
     checkpoint: Mutex<Option<i64>>,
-    hours_read: Mutex<Vec<i64>>,
+    slots_read: Mutex<Vec<ExpirySlot>>,
 }
 
 impl Table {
-    fn add(&self, wamid: &str, expires_at: i64, media: Option<(&str, u64)>, journal: &str) {
+    fn add(&self, pk: &str, expires_at: i64, media: Option<(&str, u64)>, journal: &str) {
         let item = ExpiredItem {
-            key: ItemKey {
-                wamid: wamid.to_owned(),
-                sk: "message".to_owned(),
-            },
+            key: ItemKey::message(pk),
             kind: Some(ItemKind::Message),
             media_key: media.map(|(k, _)| k.to_owned()),
             media_bytes: media.map(|(_, b)| b).unwrap_or(0),
@@ -34,10 +31,10 @@ impl Table {
         self.items
             .lock()
             .unwrap()
-            .insert((wamid.to_owned(), "message".to_owned()), (expires_at, item));
+            .insert((pk.to_owned(), "message".to_owned()), (expires_at, item));
     }
 
-    fn wamids(&self) -> Vec<String> {
+    fn pks(&self) -> Vec<String> {
         self.items
             .lock()
             .unwrap()
@@ -49,25 +46,21 @@ impl Table {
 
 #[async_trait]
 impl ExpiringRecords for Table {
-    async fn expired_in_hour(
+    async fn expired_in_slot(
         &self,
-        hour: i64,
+        slot: ExpirySlot,
         now: i64,
         cursor: Option<PageCursor>,
     ) -> Result<ExpiredPage, PortError> {
-        self.hours_read.lock().unwrap().push(hour);
+        self.slots_read.lock().unwrap().push(slot);
         // Pages of two after the cursor's key (as DynamoDB's LastEvaluatedKey works).
         let matching: Vec<ItemKey> = self
             .items
             .lock()
             .unwrap()
             .values()
-            .filter(|(at, _)| RetentionPolicy::expiry_hour(*at) == hour && *at <= now)
-            .filter(|(_, item)| {
-                cursor
-                    .as_ref()
-                    .is_none_or(|c| item.key.wamid > c.0.key.wamid)
-            })
+            .filter(|(at, item)| ExpirySlot::of(&item.key, *at) == slot && *at <= now)
+            .filter(|(_, item)| cursor.as_ref().is_none_or(|c| item.key.pk > c.0.key.pk))
             .map(|(_, item)| item.key.clone())
             .collect();
         let page: Vec<ItemKey> = matching.iter().take(2).cloned().collect();
@@ -86,7 +79,7 @@ impl ExpiringRecords for Table {
         now: i64,
     ) -> Result<Option<ExpiredItem>, PortError> {
         let mut items = self.items.lock().unwrap();
-        let id = (key.wamid.clone(), key.sk.clone());
+        let id = (key.pk.clone(), key.sk.clone());
         match items.get(&id) {
             Some((at, _)) if *at <= now => Ok(items.remove(&id).map(|(_, item)| item)),
             _ => Ok(None),
@@ -167,7 +160,7 @@ async fn the_sweep_deletes_what_expired_with_media_and_journal_and_nothing_else(
 
     let report = expirer.sweep().await.unwrap();
 
-    assert_eq!(table.wamids(), vec!["later-this-hour", "tomorrow"]);
+    assert_eq!(table.pks(), vec!["later-this-hour", "tomorrow"]);
     assert_eq!(report.records_expired, 4);
     assert_eq!(report.media_deleted, 2);
     assert_eq!(report.bytes_freed, 120);
@@ -195,20 +188,47 @@ async fn the_sweep_deletes_what_expired_with_media_and_journal_and_nothing_else(
 }
 
 #[tokio::test]
-async fn the_sweep_reads_only_the_hours_since_its_checkpoint() {
+async fn the_sweep_reads_every_shard_of_the_hours_since_its_checkpoint() {
     let (expirer, table, _, _, clock) = world(NOW);
-    expirer.sweep().await.unwrap();
-    let first_run = table.hours_read.lock().unwrap().len() as i64;
-    assert_eq!(first_run, FIRST_SWEEP_LOOKBACK_HOURS + 1);
+    let report = expirer.sweep().await.unwrap();
+    let first_run = table.slots_read.lock().unwrap().len() as i64;
+    assert_eq!(
+        first_run,
+        (FIRST_SWEEP_LOOKBACK_HOURS + 1) * i64::from(EXPIRY_SHARDS)
+    );
+    assert_eq!(report.hours_swept as i64, FIRST_SWEEP_LOOKBACK_HOURS + 1);
 
-    table.hours_read.lock().unwrap().clear();
+    table.slots_read.lock().unwrap().clear();
     clock.advance(HOUR);
     expirer.sweep().await.unwrap();
     let now_hour = RetentionPolicy::expiry_hour(NOW + HOUR);
+    let mut read = table.slots_read.lock().unwrap().clone();
+    read.sort();
+    let want: Vec<ExpirySlot> = ExpirySlot::all_of_hour(now_hour - 1)
+        .chain(ExpirySlot::all_of_hour(now_hour))
+        .collect();
+    assert_eq!(read, want, "each slot of the two hours once");
+}
+
+#[tokio::test]
+async fn items_of_one_hour_in_every_shard_are_all_found() {
+    let (expirer, table, _, _, _) = world(NOW);
+    let hasher = crate::contact::ContactHasher::new(b"sixteen bytes or more");
+    let mut shards = HashSet::new();
+    for i in 0..200 {
+        let pk = hasher.record_key(crate::contact::RecordIdKind::Message, &format!("wamid.{i}"));
+        shards.insert(ItemKey::message(&pk).shard(EXPIRY_SHARDS));
+        table.add(&pk, NOW - HOUR - i, None, &format!("journal/{i}.json"));
+    }
     assert_eq!(
-        *table.hours_read.lock().unwrap(),
-        vec![now_hour - 1, now_hour]
+        shards.len(),
+        EXPIRY_SHARDS as usize,
+        "the items span every shard"
     );
+    *table.checkpoint.lock().unwrap() = Some(RetentionPolicy::expiry_hour(NOW) - 2);
+    let report = expirer.sweep().await.unwrap();
+    assert_eq!(report.records_expired, 200);
+    assert!(table.pks().is_empty());
 }
 
 #[tokio::test]
@@ -230,11 +250,8 @@ async fn a_second_sweep_and_a_replayed_ttl_batch_change_nothing() {
 #[tokio::test]
 async fn ttl_removals_delete_media_and_journal_once_per_batch() {
     let (expirer, _, objects, metrics, _) = world(NOW);
-    let item = |wamid: &str, media: Option<&str>| ExpiredItem {
-        key: ItemKey {
-            wamid: wamid.to_owned(),
-            sk: "message".to_owned(),
-        },
+    let item = |pk: &str, media: Option<&str>| ExpiredItem {
+        key: ItemKey::message(pk),
         kind: Some(ItemKind::Message),
         media_key: media.map(str::to_owned),
         media_bytes: if media.is_some() { 7 } else { 0 },
@@ -267,11 +284,8 @@ async fn ttl_removals_delete_media_and_journal_once_per_batch() {
 async fn a_failed_delete_reports_where_to_resume() {
     let (expirer, _, objects, _, _) = world(NOW);
     *objects.fail.lock().unwrap() = Some("media/b.jpg".to_owned());
-    let item = |wamid: &str, media: &str| ExpiredItem {
-        key: ItemKey {
-            wamid: wamid.to_owned(),
-            sk: "message".to_owned(),
-        },
+    let item = |pk: &str, media: &str| ExpiredItem {
+        key: ItemKey::message(pk),
         kind: Some(ItemKind::Message),
         media_key: Some(media.to_owned()),
         media_bytes: 1,
@@ -296,17 +310,14 @@ async fn a_failed_delete_reports_where_to_resume() {
 
 #[test]
 fn audit_keys_are_hashed() {
-    let key = ItemKey {
-        wamid: "wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQzQUZCM0Y0".to_owned(),
-        sk: "message".to_owned(),
-    };
+    let key = ItemKey::message("0f1e2d3c4b5a69788796a5b4c3d2e1f0");
     let hashed = hashed_key(&key);
     assert_eq!(hashed.len(), 16);
-    assert!(!hashed.contains("wamid"));
+    assert!(!key.pk.contains(&hashed) && !hashed.contains(&key.pk[..16]));
     assert_ne!(
         hashed,
         hashed_key(&ItemKey {
-            wamid: key.wamid.clone(),
+            pk: key.pk.clone(),
             sk: "status#read".to_owned()
         })
     );
