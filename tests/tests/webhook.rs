@@ -212,7 +212,13 @@ async fn a_redelivery_of_pending_media_enqueues_its_job_again() -> TestResult {
     let jobs = w.drain_jobs().await?;
     assert_eq!(jobs.len(), 1, "the pending media gets its job again");
     assert_eq!(jobs[0]["media_id"], "7101");
-    assert_eq!(w.records().await?.len(), 1);
+    let records = w.records().await?;
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        jobs[0]["received_at"].as_i64(),
+        n(&records[0], "received_at"),
+        "the stored receipt time, so the object key is the first job's"
+    );
     Ok(())
 }
 

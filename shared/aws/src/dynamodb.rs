@@ -14,7 +14,7 @@ use wavault_core::error::PortError;
 use wavault_core::ingest::{RecordStore, RecordWrite};
 use wavault_core::records::attributes::{
     ARCHIVED_AT, EXPIRES_AT, FAILED_AT, KIND, MEDIA_BYTES, MEDIA_ERROR, MEDIA_KEY, MEDIA_SHA256,
-    MEDIA_STATUS, PENDING_SHARD, PK, SK,
+    MEDIA_STATUS, PENDING_SHARD, PK, RECEIVED_AT, SK,
 };
 use wavault_core::records::{ItemKey, ItemKind, MediaStatus, Record, StoredItem};
 
@@ -54,15 +54,17 @@ impl DynamoRecordStore {
         output.item.map(item_codec::from_item).transpose()
     }
 
-    /// Reads the media status of an existing item (fallback when the conditional failure did not
-    /// carry the old item).
-    async fn media_status_of(&self, record: &Record) -> Result<Option<MediaStatus>, PortError> {
+    /// Reads the media status and receipt time of an existing item (fallback when the conditional
+    /// failure did not carry the old item).
+    async fn present_media_of(&self, record: &Record) -> Result<RecordWrite, PortError> {
         let key = ItemKey {
             pk: record.pk.clone(),
             sk: record.sk.clone(),
         };
-        let item = self.get_projected(&key, &[MEDIA_STATUS]).await?;
-        Ok(item.and_then(|item| item.media_status))
+        let item = self
+            .get_projected(&key, &[MEDIA_STATUS, RECEIVED_AT])
+            .await?;
+        Ok(already_present(item))
     }
 
     /// An update of the message record under partition key `record`.
@@ -88,11 +90,13 @@ pub fn record_item(record: &Record) -> Result<DynamoItem, PortError> {
     item_codec::to_item(&StoredItem::from(record))
 }
 
-/// The media status the old item of a failed conditional put holds.
-fn media_status(old: &DynamoItem) -> Option<MediaStatus> {
-    item_codec::from_item::<StoredItem>(old.clone())
-        .ok()
-        .and_then(|item| item.media_status)
+/// What a failed conditional put reports of the item already there (its media status and
+/// receipt time).
+fn already_present(old: Option<StoredItem>) -> RecordWrite {
+    RecordWrite::AlreadyPresent {
+        media_status: old.as_ref().and_then(|item| item.media_status),
+        received_at: old.and_then(|item| item.received_at),
+    }
 }
 
 #[async_trait]
@@ -111,12 +115,13 @@ impl RecordStore for DynamoRecordStore {
             Ok(_) => Ok(RecordWrite::Created),
             Err(error) => match error.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    let media_status = match failed.item() {
-                        Some(old) => media_status(old),
-                        None if record.media.is_some() => self.media_status_of(record).await?,
-                        None => None,
-                    };
-                    Ok(RecordWrite::AlreadyPresent { media_status })
+                    match failed.item() {
+                        Some(old) => Ok(already_present(
+                            item_codec::from_item::<StoredItem>(old.clone()).ok(),
+                        )),
+                        None if record.media.is_some() => self.present_media_of(record).await,
+                        None => Ok(already_present(None)),
+                    }
                 }
                 _ => Err(classify("dynamodb", &error)),
             },

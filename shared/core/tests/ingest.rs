@@ -159,6 +159,26 @@ async fn redeliveries_change_nothing() {
 }
 
 #[tokio::test]
+async fn a_redelivery_on_a_later_day_enqueues_the_same_object_key() {
+    let w = world();
+    let body = image_body();
+    deliver(&w, &body, APP_SECRET).await;
+    w.clock.advance(2 * 86_400);
+    deliver(&w, &body, APP_SECRET).await;
+    let jobs = w.queue.jobs();
+    assert_eq!(jobs.len(), 2, "the pending media is enqueued again");
+    assert_eq!(
+        jobs[0].received_at, jobs[1].received_at,
+        "the first receipt"
+    );
+    assert_eq!(
+        wavault_core::media::media_key(&jobs[0], None),
+        wavault_core::media::media_key(&jobs[1], None),
+        "one record, one object key"
+    );
+}
+
+#[tokio::test]
 async fn a_lost_enqueue_is_healed_by_the_redelivery() {
     let w = world();
     let body = image_body();

@@ -25,9 +25,11 @@ pub trait Journal: Send + Sync {
 pub enum RecordWrite {
     Created,
     /// An item with the same key exists and was left untouched; its media state is reported so a
-    /// lost media job can be sent again.
+    /// lost media job can be sent again, and its receipt time so that job names the same object
+    /// key as the first (the key's date is the first receipt's, not the redelivery's).
     AlreadyPresent {
         media_status: Option<MediaStatus>,
+        received_at: Option<i64>,
     },
 }
 

@@ -268,10 +268,16 @@ impl Ingest {
                         report.jobs_enqueued += 1;
                     }
                 }
-                RecordWrite::AlreadyPresent { media_status } => {
+                RecordWrite::AlreadyPresent {
+                    media_status,
+                    received_at,
+                } => {
                     report.records_duplicate += 1;
                     if *media_status == Some(MediaStatus::Pending) {
-                        if let Some(job) = record.media_job() {
+                        if let Some(mut job) = record.media_job() {
+                            // The stored receipt time: a redelivery on a later day must not move
+                            // the object key (one record, one object; erasure computes it too).
+                            job.received_at = received_at.unwrap_or(job.received_at);
                             jobs.push(job);
                             report.jobs_reenqueued += 1;
                         }

@@ -143,6 +143,7 @@ impl RecordStore for MemoryRecords {
         if let Some(present) = items.get(&item.key) {
             return Ok(RecordWrite::AlreadyPresent {
                 media_status: present.media_status,
+                received_at: present.received_at,
             });
         }
         items.insert(item.key.clone(), item);
