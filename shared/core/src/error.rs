@@ -61,11 +61,6 @@ impl PortError {
         }
         self
     }
-
-    /// Worth retrying (throttling, timeouts, 5xx).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, PortError::Unavailable { .. })
-    }
 }
 
 /// One level of a cause chain, captured as redacted text ([`redact`]) with the level below it. `Display` and `Debug`
@@ -77,33 +72,14 @@ pub struct Redacted {
 }
 
 impl Redacted {
-    /// Captures `error` and its whole `source()` chain.
+    /// Captures `error` and its whole `source()` chain, each level redacted.
     pub fn capture(error: &(dyn StdError + 'static)) -> Self {
-        let mut messages = Vec::new();
-        let mut level: Option<&(dyn StdError + 'static)> = Some(error);
-        while let Some(current) = level {
-            messages.push(redact(&current.to_string()));
-            level = current.source();
+        Redacted {
+            message: redact(&error.to_string()),
+            below: error
+                .source()
+                .map(|below| Box::new(Redacted::capture(below))),
         }
-        let mut chain: Option<Box<Redacted>> = None;
-        for message in messages.into_iter().rev() {
-            chain = Some(Box::new(Redacted {
-                message,
-                below: chain,
-            }));
-        }
-        chain.map_or_else(
-            || Redacted {
-                message: String::new(),
-                below: None,
-            },
-            |top| *top,
-        )
-    }
-
-    /// The redacted message of this level.
-    pub fn message(&self) -> &str {
-        &self.message
     }
 }
 
@@ -259,11 +235,14 @@ mod tests {
     #[test]
     fn constructors_classify() {
         let error = PortError::unavailable("sqs", "3 entries still failing after retries");
-        assert!(error.is_transient());
+        assert!(matches!(error, PortError::Unavailable { .. }));
         assert_eq!(
             error.to_string(),
             "sqs is throttling or unavailable: 3 entries still failing after retries"
         );
-        assert!(!PortError::failed("s3", "x").is_transient());
+        assert!(matches!(
+            PortError::failed("s3", "x"),
+            PortError::Failed { .. }
+        ));
     }
 }
