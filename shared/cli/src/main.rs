@@ -232,11 +232,8 @@ async fn execute(cli: Cli) -> Result<Outcome, CliError> {
             let report = contact_data::exporter(&config, &clients, hasher, progress_every)
                 .export(&ids, &out, &progress)
                 .await?;
-            let mut summary = json!({
-                "command": "export",
-                "contact": audit,
-                "out": out.display().to_string(),
-            });
+            // The folder is not repeated: an operator may have named it after the contact.
+            let mut summary = json!({"command": "export", "contact": audit});
             merge(&mut summary, &report);
             let incomplete = (report.media_missing + report.media_mismatched > 0).then(|| {
                 format!(
