@@ -14,13 +14,12 @@ use wavault_core::contact::{
 use wavault_core::contact::{ObjectChunks, ObjectSource};
 use wavault_core::error::PortError;
 use wavault_core::metrics::Metrics;
-use wavault_core::records::attributes::{CONTACT_USER_HASH, CONTACT_WA_HASH, KIND, MEDIA_KEY, PK};
+use wavault_core::records::attributes::{
+    CONTACT_PARENT_HASH, CONTACT_USER_HASH, CONTACT_WA_HASH, KIND, MEDIA_KEY, PK,
+};
 use wavault_core::records::{ItemKey, ItemKind, StoredItem};
 
-/// GSI of the records table keyed by `contact_wa_hash`.
-pub const BY_CONTACT_WA_INDEX: &str = "by-contact-wa";
-/// GSI of the records table keyed by `contact_user_hash`.
-pub const BY_CONTACT_USER_INDEX: &str = "by-contact-user";
+use wavault_core::contact::contact_index_name;
 
 /// What the operator tool reads from the environment: the functions' variable names, and only
 /// those it needs (no queue, no Meta secret).
@@ -141,9 +140,11 @@ fn s(value: &str) -> AttributeValue {
 #[async_trait]
 impl ContactRecords for DynamoContactRecords {
     async fn keys(&self, index: ContactIndex, hash: &str) -> Result<Vec<ItemKey>, PortError> {
-        let (index_name, attribute) = match index {
-            ContactIndex::WaId => (BY_CONTACT_WA_INDEX, CONTACT_WA_HASH),
-            ContactIndex::UserId => (BY_CONTACT_USER_INDEX, CONTACT_USER_HASH),
+        let index_name = contact_index_name(index);
+        let attribute = match index {
+            ContactIndex::WaId => CONTACT_WA_HASH,
+            ContactIndex::UserId => CONTACT_USER_HASH,
+            ContactIndex::ParentUserId => CONTACT_PARENT_HASH,
         };
         let mut keys = Vec::new();
         let mut start = None;
@@ -214,22 +215,15 @@ impl ContactRecords for DynamoContactRecords {
         }
     }
 
-    async fn delete_link(&self, key: &ItemKey) -> Result<(), PortError> {
-        let result = self
-            .client
-            .delete_item()
+    async fn mark_erased(&self, marker: &StoredItem) -> Result<(), PortError> {
+        self.client
+            .put_item()
             .table_name(&self.table)
-            .set_key(Some(item_codec::key(key)?))
-            .condition_expression(format!("{KIND} = :link"))
-            .expression_attribute_values(":link", item_codec::to_value(&ItemKind::JournalLink)?)
+            .set_item(Some(item_codec::to_item(marker)?))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Gone already (or, impossibly, not a link): nothing to delete.
-            Err(error) if item_codec::is_conditional_failure(&error) => Ok(()),
-            Err(error) => Err(classify("dynamodb", &error)),
-        }
+            .await
+            .map_err(|e| classify("dynamodb", &e))?;
+        Ok(())
     }
 }
 

@@ -9,12 +9,15 @@ use crate::item_codec::{self, DynamoItem};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure,
+};
+use std::collections::HashMap;
 use wavault_core::error::PortError;
 use wavault_core::ingest::{RecordStore, RecordWrite};
 use wavault_core::records::attributes::{
     ARCHIVED_AT, EXPIRES_AT, FAILED_AT, KIND, MEDIA_BYTES, MEDIA_ERROR, MEDIA_KEY, MEDIA_SHA256,
-    MEDIA_STATUS, PENDING_SHARD, PK, RECEIVED_AT, SK,
+    ERASED_AT, MEDIA_STATUS, PENDING_SHARD, PK, RECEIVED_AT, SK,
 };
 use wavault_core::records::{ItemKey, ItemKind, MediaStatus, Record, StoredItem};
 
@@ -127,7 +130,77 @@ impl RecordStore for DynamoRecordStore {
             },
         }
     }
+
+    async fn erasure_markers(&self, keys: &[ItemKey]) -> Result<HashMap<String, i64>, PortError> {
+        let mut unique: Vec<&ItemKey> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut found = HashMap::new();
+        // BatchGetItem takes at most 100 keys (and rejects duplicates); a body names far fewer
+        // people, so this is one call.
+        for chunk in unique.chunks(BATCH_GET_KEYS) {
+            let mut pending = chunk
+                .iter()
+                .map(|key| item_codec::key(key))
+                .collect::<Result<Vec<_>, _>>()?;
+            for attempt in 0..BATCH_GET_ATTEMPTS {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    // Unprocessed keys (throttling): back off as the SDK would, then resend them.
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression("#pk, #sk, #erased_at")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_names("#erased_at", ERASED_AT)
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| {
+                        PortError::failed("dynamodb", "building the marker read").caused_by(&e)
+                    })?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| classify("dynamodb", &e))?;
+                let items = output
+                    .responses
+                    .and_then(|mut by_table| by_table.remove(&self.table))
+                    .unwrap_or_default();
+                for item in items {
+                    if let Ok(marker) = item_codec::from_item::<StoredItem>(item) {
+                        if let Some(erased_at) = marker.erased_at {
+                            found.insert(marker.key.pk, erased_at);
+                        }
+                    }
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut by_table| by_table.remove(&self.table))
+                    .map(|unprocessed| unprocessed.keys)
+                    .unwrap_or_default();
+            }
+            if !pending.is_empty() {
+                return Err(PortError::unavailable(
+                    "dynamodb",
+                    "erasure markers still unprocessed after retries",
+                ));
+            }
+        }
+        Ok(found)
+    }
 }
+
+/// Keys per BatchGetItem call (DynamoDB's limit).
+const BATCH_GET_KEYS: usize = 100;
+/// Calls per chunk while DynamoDB leaves keys unprocessed.
+const BATCH_GET_ATTEMPTS: u32 = 5;
 
 #[async_trait]
 impl wavault_core::media::MediaRecords for DynamoRecordStore {

@@ -66,9 +66,12 @@ struct ContactArgs {
     /// The contact's WhatsApp number (wa_id; `+`, spaces and dashes are ignored)
     #[arg(long, value_name = "NUMBER")]
     wa_id: Option<String>,
-    /// The contact's business-scoped user id
+    /// The contact's business-scoped user id (BSUID, `US.13491208655302741918`)
     #[arg(long, value_name = "ID")]
     user_id: Option<String>,
+    /// The contact's parent BSUID (`US.ENT.11815799212886844830`), when Meta links portfolios
+    #[arg(long, value_name = "ID")]
+    parent_user_id: Option<String>,
 }
 
 impl ContactArgs {
@@ -76,6 +79,7 @@ impl ContactArgs {
         ContactIds {
             wa_id: self.wa_id.clone(),
             user_id: self.user_id.clone(),
+            parent_user_id: self.parent_user_id.clone(),
         }
     }
 }

@@ -66,6 +66,7 @@ fn verify_parse_plan(body: &[u8], header: &str, hasher: &ContactHasher) -> usize
             journal_key: &key,
             body_sha256_hex: &sha,
             media_deadline_days: 7,
+            mentions: &wavault_core::contact::mentions(body),
         },
     );
     plan.records.len()

@@ -101,6 +101,7 @@ fn webhook(
             journal_key: &key,
             body_sha256_hex: &sha,
             media_deadline_days: 7,
+            mentions: &wavault_core::contact::mentions(&body),
         },
     );
     let mut items = Vec::new();
@@ -230,6 +231,7 @@ async fn main() -> BenchResult {
     let contact = ContactIds {
         wa_id: Some(CONTACT.to_owned()),
         user_id: None,
+        parent_user_id: None,
     };
     let started = Instant::now();
     let report = eraser.erase(&contact).await?;
@@ -248,7 +250,7 @@ async fn main() -> BenchResult {
         report.media_objects_deleted,
         report.bytes_freed as f64 / (1024.0 * 1024.0),
         report.journal_objects_deleted,
-        report.journal_links_deleted,
+        report.journal_links_erased,
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() * 1000.0 / report.records_erased.max(1) as f64,
     );

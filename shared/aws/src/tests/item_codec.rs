@@ -19,6 +19,8 @@ fn record(kind: RecordKind, sk: &str) -> Record {
         phone_number_id: Some("123".to_owned()),
         contact_wa_hash: Some("wa-hash".to_owned()),
         contact_user_hash: None,
+        contact_parent_hash: None,
+        contact_aliases: Vec::new(),
         message_type: None,
         status: None,
         error_code: None,
@@ -196,13 +198,41 @@ fn statuses_errors_and_links_round_trip() {
         ],
     );
     assert_eq!(string(&encoded, "kind").as_deref(), Some("journal-link"));
+
+    // A link of a person with two numbers lists every id of theirs, as a list of strings.
+    link.contact_parent_hash = Some("parent-hash".to_owned());
+    link.contact_aliases = vec!["wa:wa-hash".to_owned(), "wa:old-wa-hash".to_owned()];
+    let encoded = round_trip(
+        &StoredItem::from(&link),
+        &[
+            "pk",
+            "sk",
+            "kind",
+            "received_at",
+            "expires_at",
+            "expiry_slot",
+            "journal_key",
+            "waba_id",
+            "phone_number_id",
+            "contact_wa_hash",
+            "contact_parent_hash",
+            "contact_aliases",
+        ],
+    );
+    assert!(matches!(
+        encoded.get("contact_aliases"),
+        Some(AttributeValue::L(aliases)) if aliases.len() == 2
+    ));
 }
 
 #[test]
 fn tombstones_and_the_checkpoint_hold_only_their_attributes() {
     let key = ItemKey::message(PK);
     let tombstone = StoredItem::tombstone(key.clone(), 1_796_000_000, Some(1_797_592_000));
-    let encoded = round_trip(&tombstone, &["pk", "sk", "kind", "erased_at", "expires_at"]);
+    let encoded = round_trip(
+        &tombstone,
+        &["pk", "sk", "kind", "erased_at", "expires_at", "expiry_slot"],
+    );
     assert_eq!(string(&encoded, "kind").as_deref(), Some("erased"));
     assert_eq!(number(&encoded, "erased_at"), 1_796_000_000);
     let without_expiry = StoredItem::tombstone(key, 1, None);

@@ -1,17 +1,21 @@
 //! Per-contact erasure (GDPR art. 17): every record of a contact becomes a tombstone, its media
 //! objects and its share of the journal go, and an audit entry without personal data remains.
 //!
-//! A contact is named by `wa_id` and/or business-scoped `user_id`; only their keyed hashes are
-//! looked up (the `by-contact-wa` / `by-contact-user` indexes). Records that carry both hashes
-//! link the two ids, so the erasure follows both even when the operator knows only one.
+//! A contact is named by any of `wa_id`, business-scoped `user_id` and `parent_user_id`; only
+//! their keyed hashes are looked up (the `by-contact-wa` / `by-contact-user` /
+//! `by-contact-parent` indexes). Records and journal links that carry several hashes (a message's
+//! `from` and `from_user_id`, a `user_changed_number` system message's old and new ids) link the
+//! ids of one person, so the erasure follows every id the person had when the operator knows one.
 //!
-//! Order, chosen so that a run cut short is finished by the next one: read everything, redact or
-//! delete the journal objects, then per record delete its media and put the tombstone, then delete
-//! the journal links (which the next run would otherwise need to find the journal again).
+//! Order, chosen so that a run cut short is finished by the next one, and so that nothing of the
+//! contact comes back: read everything; leave an erasure marker per id, so the webhook stores
+//! nothing of the contact's old data if Meta redelivers a body ([`ErasureMarker`]); redact or
+//! delete the journal objects; then per record delete its media and put the tombstone; then
+//! tombstone the journal links (which the next run would otherwise need to find the journal again).
 
 use crate::archive::ArchiveObjects;
 use crate::clock::Clock;
-use crate::contact::ContactHasher;
+use crate::contact::{ContactHasher, RecordIdKind, MAX_CONTACT_IDS};
 use crate::contact::{
     redact_journal, ContactError, ContactHashes, ContactIds, ContactIndex, ContactMatcher,
     ContactRecords, JournalObjects, Redaction, Tombstone, TombstoneWrite,
@@ -19,7 +23,8 @@ use crate::contact::{
 use crate::error::PortError;
 use crate::media::MediaJob;
 use crate::metrics::Metrics;
-use crate::records::{ItemKey, StoredItem};
+use crate::records::{ItemKey, ItemKind, StoredItem};
+use crate::retention::ExpirySlot;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -29,28 +34,65 @@ use std::sync::Arc;
 pub const CONCURRENCY: usize = 16;
 /// Rounds of "ids found on records lead to more records"; a contact has at most a few ids.
 const MAX_IDENTITY_ROUNDS: usize = 8;
+/// How long an erasure marker lives. Meta redelivers an unacknowledged body for up to 7 days;
+/// the margin covers a stuck delivery queue on either side. (A coexistence history sync, which
+/// can replay up to 180 days of chats, happens once, when a number is onboarded.)
+pub const ERASURE_MARKER_DAYS: i64 = 30;
+
+/// What an erasure leaves per id of the contact, so the webhook can tell that a body it receives
+/// holds the old data of an erased contact: key `erased.<keyed hash of the contact hash>` +
+/// `contact`, `kind = erased-contact`, `erased_at`, and an expiry on the retention clock
+/// ([`ERASURE_MARKER_DAYS`]). It holds no contact hash: the key is a second keyed hash of it,
+/// which no index is queried by.
+pub struct ErasureMarker;
+
+impl ErasureMarker {
+    pub const SORT_KEY: &'static str = "contact";
+
+    /// The marker's key for one id's contact hash.
+    /// (Contact hashes are domain-separated by id kind already.)
+    pub fn key(hasher: &ContactHasher, contact_hash: &str) -> ItemKey {
+        ItemKey {
+            pk: format!(
+                "erased.{}",
+                hasher.record_key(RecordIdKind::ErasedContact, contact_hash)
+            ),
+            sk: Self::SORT_KEY.to_owned(),
+        }
+    }
+
+    /// The marker item an erasure at `erased_at` writes.
+    pub fn item(key: ItemKey, erased_at: i64) -> StoredItem {
+        let expires_at = erased_at + ERASURE_MARKER_DAYS * 86_400;
+        StoredItem {
+            expiry_slot: Some(ExpirySlot::of(&key, expires_at).to_string()),
+            key,
+            kind: Some(ItemKind::ErasedContact),
+            erased_at: Some(erased_at),
+            expires_at: Some(expires_at),
+            ..StoredItem::default()
+        }
+    }
+}
 
 /// Every item the contact's hashes lead to (tombstones excluded), read consistently and keyed by
-/// `(pk, sk)`. Hashes found on the items join `hashes`, and their indexes are read too.
+/// `(pk, sk)`. Hashes found on the items (a record's other ids, a journal link's aliases) join
+/// `hashes`, and their indexes are read too, so any one id of a person finds every id they had.
 pub async fn gather(
     records: &dyn ContactRecords,
     hashes: &mut ContactHashes,
     concurrency: usize,
-) -> Result<BTreeMap<ItemKey, StoredItem>, PortError> {
+) -> Result<BTreeMap<ItemKey, StoredItem>, GatherError> {
     let mut items = BTreeMap::new();
-    let mut queried: BTreeSet<(bool, String)> = BTreeSet::new();
+    let mut queried: BTreeSet<(ContactIndex, String)> = BTreeSet::new();
     for _ in 0..MAX_IDENTITY_ROUNDS {
+        if hashes.len() > MAX_CONTACT_IDS {
+            return Err(GatherError::Contact(ContactError::TooManyIds));
+        }
         let pending: Vec<(ContactIndex, String)> = hashes
-            .wa
-            .iter()
-            .map(|h| (ContactIndex::WaId, h.clone()))
-            .chain(
-                hashes
-                    .user
-                    .iter()
-                    .map(|h| (ContactIndex::UserId, h.clone())),
-            )
-            .filter(|(index, h)| !queried.contains(&(*index == ContactIndex::WaId, h.clone())))
+            .all()
+            .map(|(index, hash)| (index, hash.to_owned()))
+            .filter(|pair| !queried.contains(pair))
             .collect();
         if pending.is_empty() {
             break;
@@ -58,7 +100,7 @@ pub async fn gather(
         let mut keys = BTreeSet::new();
         for (index, hash) in pending {
             keys.extend(records.keys(index, &hash).await?);
-            queried.insert((index == ContactIndex::WaId, hash));
+            queried.insert((index, hash));
         }
         keys.retain(|key| !items.contains_key(key));
         let read: Vec<(ItemKey, Option<StoredItem>)> = stream::iter(keys)
@@ -74,7 +116,19 @@ pub async fn gather(
             items.insert(key, item);
         }
     }
+    if hashes.len() > MAX_CONTACT_IDS {
+        return Err(GatherError::Contact(ContactError::TooManyIds));
+    }
     Ok(items)
+}
+
+/// Why a contact's items could not be gathered.
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error(transparent)]
+    Contact(#[from] ContactError),
+    #[error(transparent)]
+    Store(#[from] PortError),
 }
 
 /// The journal keys items point to (only under `journal/`: nothing else is ever touched).
@@ -96,9 +150,13 @@ pub struct ErasureReport {
     pub bytes_freed: u64,
     pub journal_objects_redacted: u64,
     pub journal_objects_deleted: u64,
-    /// Journal objects that are not JSON: left alone (they cannot be redacted safely).
+    /// Journal objects that are not JSON and name the contact: deleted whole (they cannot be
+    /// redacted safely), also counted in `journal_objects_deleted`.
     pub journal_objects_unreadable: u64,
-    pub journal_links_deleted: u64,
+    /// Journal links replaced by tombstones.
+    pub journal_links_erased: u64,
+    /// Markers left so a redelivered body stores nothing of the contact (one per id).
+    pub erasure_markers: u64,
 }
 
 /// Why an erasure stopped. Rerunning finishes it: every step is idempotent.
@@ -108,6 +166,15 @@ pub enum ErasureError {
     Contact(#[from] ContactError),
     #[error(transparent)]
     Store(#[from] PortError),
+}
+
+impl From<GatherError> for ErasureError {
+    fn from(error: GatherError) -> Self {
+        match error {
+            GatherError::Contact(error) => ErasureError::Contact(error),
+            GatherError::Store(error) => ErasureError::Store(error),
+        }
+    }
 }
 
 /// The erasure use case and its ports.
@@ -128,8 +195,8 @@ pub struct Eraser {
 enum JournalErasure {
     /// Absent, or holding nothing of the contact.
     Untouched,
-    /// Not JSON: left alone (it cannot be redacted safely).
-    Unreadable,
+    /// Not JSON, naming the contact: deleted whole.
+    Unreadable { bytes_freed: u64 },
     /// Nothing of anyone else remained.
     Deleted { bytes_freed: u64 },
     /// Rewritten without the contact's elements.
@@ -140,7 +207,11 @@ impl ErasureReport {
     fn add_journal(&mut self, outcome: JournalErasure) {
         match outcome {
             JournalErasure::Untouched => {}
-            JournalErasure::Unreadable => self.journal_objects_unreadable += 1,
+            JournalErasure::Unreadable { bytes_freed } => {
+                self.journal_objects_unreadable += 1;
+                self.journal_objects_deleted += 1;
+                self.bytes_freed += bytes_freed;
+            }
             JournalErasure::Deleted { bytes_freed } => {
                 self.journal_objects_deleted += 1;
                 self.bytes_freed += bytes_freed;
@@ -166,6 +237,19 @@ impl Eraser {
         let concurrency = self.concurrency.max(1);
         let items = gather(self.records.as_ref(), &mut hashes, concurrency).await?;
         let mut report = ErasureReport::default();
+        let now = self.clock.now_epoch_seconds();
+
+        // Markers first: from here on a redelivered body stores nothing of the contact.
+        let markers: Vec<StoredItem> = hashes
+            .all()
+            .map(|(_, hash)| ErasureMarker::item(ErasureMarker::key(&self.hasher, hash), now))
+            .collect();
+        report.erasure_markers = markers.len() as u64;
+        stream::iter(markers)
+            .map(|marker| async move { self.records.mark_erased(&marker).await })
+            .buffer_unordered(concurrency)
+            .try_collect::<Vec<()>>()
+            .await?;
 
         let matcher = ContactMatcher {
             hasher: &self.hasher,
@@ -184,7 +268,6 @@ impl Eraser {
         let (links, records): (Vec<_>, Vec<_>) = items
             .into_iter()
             .partition(|(_, item)| item.is_journal_link());
-        let now = self.clock.now_epoch_seconds();
         let erased: Vec<RecordErasure> = stream::iter(records)
             .map(|(key, item)| async move { self.erase_record(key, item, now).await })
             .buffer_unordered(concurrency)
@@ -194,12 +277,14 @@ impl Eraser {
             report.add_record(one);
         }
 
-        report.journal_links_deleted = links.len() as u64;
-        stream::iter(links)
-            .map(|(key, _)| async move { self.records.delete_link(&key).await })
+        // Links become tombstones too: a redelivered body cannot recreate them, and nothing of
+        // the contact (not even the index value) stays on them.
+        let erased_links: Vec<RecordErasure> = stream::iter(links)
+            .map(|(key, item)| async move { self.erase_record(key, item, now).await })
             .buffer_unordered(concurrency)
-            .try_collect::<Vec<()>>()
+            .try_collect()
             .await?;
+        report.journal_links_erased = erased_links.iter().filter(|l| l.tombstoned).count() as u64;
         self.audit(&hashes, &report);
         Ok(report)
     }
@@ -214,7 +299,12 @@ impl Eraser {
         };
         Ok(match redact_journal(&body, matcher) {
             Redaction::Unchanged => JournalErasure::Untouched,
-            Redaction::NotJson => JournalErasure::Unreadable,
+            Redaction::DeleteUnreadable => {
+                self.objects.delete_all_versions(key).await?;
+                JournalErasure::Unreadable {
+                    bytes_freed: body.len() as u64,
+                }
+            }
             Redaction::Delete => {
                 self.objects.delete_all_versions(key).await?;
                 JournalErasure::Deleted {
@@ -296,7 +386,8 @@ impl Eraser {
             journal_redacted = report.journal_objects_redacted,
             journal_deleted = report.journal_objects_deleted,
             journal_unreadable = report.journal_objects_unreadable,
-            journal_links_deleted = report.journal_links_deleted,
+            journal_links_erased = report.journal_links_erased,
+            erasure_markers = report.erasure_markers,
         );
         let m = &self.metrics;
         m.count("RecordsErased", report.records_erased);

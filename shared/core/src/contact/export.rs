@@ -4,8 +4,9 @@
 //! Layout of the folder:
 //! - `records.json`: the contact's messages, statuses and errors, every attribute as plain JSON,
 //!   `raw` parsed back into the element exactly as Meta sent it;
-//! - `journal.json`: per journal object, the contact's own elements of it (its `contacts[]` entry
-//!   with the profile name, its messages and statuses), never other contacts' data;
+//! - `journal.json`: per journal object, the contact's own elements of it by the array they were
+//!   in (its `contacts[]` entry with the profile name, its messages and statuses, echoes and any
+//!   other field's elements), never other contacts' data;
 //! - `media/...`: the archived files, streamed to disk and checked against the record's
 //!   `media_sha256` while written;
 //! - `manifest.json`: every file above with its SHA-256 and size.
@@ -81,6 +82,15 @@ pub enum ExportError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::contact::GatherError> for ExportError {
+    fn from(error: crate::contact::GatherError) -> Self {
+        match error {
+            crate::contact::GatherError::Contact(error) => ExportError::Contact(error),
+            crate::contact::GatherError::Store(error) => ExportError::Store(error),
+        }
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {

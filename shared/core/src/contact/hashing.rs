@@ -12,12 +12,58 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// Which namespace a contact id belongs to; the hash is domain-separated by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContactIdKind {
     /// `wa_id`: the user's phone number as WhatsApp reports it.
     WaId,
-    /// Business-scoped user id (from 2026-03-31).
+    /// Business-scoped user id, BSUID (from 2026-03-31): `US.13491208655302741918`.
     UserId,
+    /// Parent BSUID, spanning linked business portfolios when Meta enables it:
+    /// `US.ENT.11815799212886844830`.
+    ParentUserId,
+}
+
+impl ContactIdKind {
+    pub const ALL: [ContactIdKind; 3] = [
+        ContactIdKind::WaId,
+        ContactIdKind::UserId,
+        ContactIdKind::ParentUserId,
+    ];
+
+    /// The name used in alias lists (`<name>:<hash>`) and messages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ContactIdKind::WaId => "wa",
+            ContactIdKind::UserId => "user",
+            ContactIdKind::ParentUserId => "parent",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// The id as hashed and compared: a `wa_id`'s digits (operators type `+`, spaces, dashes),
+    /// a user id trimmed.
+    pub fn normalise(self, id: &str) -> std::borrow::Cow<'_, str> {
+        match self {
+            ContactIdKind::WaId if !id.bytes().all(|b| b.is_ascii_digit()) => {
+                std::borrow::Cow::Owned(id.chars().filter(char::is_ascii_digit).collect())
+            }
+            ContactIdKind::WaId => std::borrow::Cow::Borrowed(id),
+            ContactIdKind::UserId | ContactIdKind::ParentUserId => {
+                std::borrow::Cow::Borrowed(id.trim())
+            }
+        }
+    }
+
+    const fn domain(self) -> &'static [u8] {
+        match self {
+            ContactIdKind::WaId => b"wa_id:",
+            ContactIdKind::UserId => b"user_id:",
+            ContactIdKind::ParentUserId => b"parent_user_id:",
+        }
+    }
 }
 
 /// Which element id a record key is derived from; each kind is its own hash domain.
@@ -29,6 +75,11 @@ pub enum RecordIdKind {
     /// The synthetic id of a value-level error (`error.<body digest>.<entry>.<change>.<index>`):
     /// it embeds nothing personal, and is hashed for one key format across the table.
     Error,
+    /// A contact hash, as the sort key of a journal link (`contact#<key>`): a link's key, and so
+    /// its tombstone, never holds the value the contact indexes are queried by.
+    ContactLink,
+    /// A contact hash, as the partition key of the marker an erasure leaves (`erased.<key>`).
+    ErasedContact,
 }
 
 impl RecordIdKind {
@@ -36,6 +87,8 @@ impl RecordIdKind {
         match self {
             RecordIdKind::Message => b"message_id:",
             RecordIdKind::Error => b"error_id:",
+            RecordIdKind::ContactLink => b"contact_link:",
+            RecordIdKind::ErasedContact => b"erased_contact:",
         }
     }
 }
@@ -67,23 +120,8 @@ impl ContactHasher {
         let Some(mut mac) = self.keyed.clone() else {
             return String::new();
         };
-        match kind {
-            ContactIdKind::WaId => {
-                // `wa_id`s are digits; operators type them with `+`, spaces or dashes, which must
-                // hash the same.
-                mac.update(b"wa_id:");
-                if id.bytes().all(|b| b.is_ascii_digit()) {
-                    mac.update(id.as_bytes());
-                } else {
-                    let digits: Vec<u8> = id.bytes().filter(u8::is_ascii_digit).collect();
-                    mac.update(&digits);
-                }
-            }
-            ContactIdKind::UserId => {
-                mac.update(b"user_id:");
-                mac.update(id.trim().as_bytes());
-            }
-        }
+        mac.update(kind.domain());
+        mac.update(kind.normalise(id).as_bytes());
         truncated_hex(mac)
     }
 
@@ -119,6 +157,10 @@ mod tests {
         assert_eq!(h, a.hash(ContactIdKind::WaId, "+1 555-123-4567"));
         assert_ne!(h, b.hash(ContactIdKind::WaId, "15551234567"));
         assert_ne!(h, a.hash(ContactIdKind::UserId, "15551234567"));
+        assert_ne!(
+            a.hash(ContactIdKind::UserId, "US.ENT.1"),
+            a.hash(ContactIdKind::ParentUserId, "US.ENT.1")
+        );
         assert!(!h.contains("5551234567"));
     }
 

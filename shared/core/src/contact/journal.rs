@@ -1,103 +1,292 @@
-//! A contact's share of a journal body: found, split out (export) or redacted away (erasure).
+//! A contact's share of a journal body: found, split out (export) or redacted away (erasure, and
+//! ingest of a body that holds an erased contact's old data).
+//!
+//! Elements are the objects of every array under a change's `value`, whatever the field
+//! (`messages`, `statuses`, `message_echoes`, `user_preferences`, ...). An element belongs to a
+//! person when one of its role groups ([`element_groups`]) is that person ([`mentions_in`] joins
+//! ids across the body, so a status that names only a BSUID is matched through `contacts[]`). A
+//! `contacts[]` entry goes with its person, unless an element of that person stays. In what
+//! stays, nested elements of the person (a shared contact card's phone entry, a history thread's
+//! message) are taken out too, and any remaining id field naming them (`context.from`) is removed,
+//! so no id of the person is left anywhere in the body.
 
 use super::hashing::{ContactHasher, ContactIdKind};
 use super::ids::ContactHashes;
+use super::mentions::{
+    business_numbers, element_groups, id_field_kind, mentions, mentions_in, Business, Mentions,
+    MentionedId, MentionedPerson,
+};
 use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Tells whether a contact id (as found in a journal) is the contact being erased or exported.
+/// Which elements to take out of a body.
+pub trait ElementFilter {
+    /// True when the person's element, sent at `timestamp` (epoch seconds; `None` when the element
+    /// has none, or for a `contacts[]` entry), is to be taken out.
+    fn takes(&self, person: &MentionedPerson, timestamp: Option<i64>) -> bool;
+}
+
+/// The contact being erased or exported: every element of theirs, whenever it was sent.
 pub struct ContactMatcher<'a> {
     pub hasher: &'a ContactHasher,
     pub hashes: &'a ContactHashes,
 }
 
 impl ContactMatcher<'_> {
-    /// True when either id hashes to one of the contact's hashes.
-    pub fn is_contact(&self, wa_id: Option<&str>, user_id: Option<&str>) -> bool {
-        let wa = wa_id.filter(|id| !id.is_empty()).is_some_and(|id| {
-            self.hashes
-                .wa
-                .contains(&self.hasher.hash(ContactIdKind::WaId, id))
-        });
-        wa || user_id.filter(|id| !id.is_empty()).is_some_and(|id| {
-            self.hashes
-                .user
-                .contains(&self.hasher.hash(ContactIdKind::UserId, id))
-        })
+    /// True when the id hashes to one of the contact's hashes.
+    pub fn is_contact_id(&self, kind: ContactIdKind, id: &str) -> bool {
+        !id.is_empty() && self.hashes.contains(kind, &self.hasher.hash(kind, id))
     }
 }
 
-/// The contact's own elements of a journal object.
+impl ElementFilter for ContactMatcher<'_> {
+    fn takes(&self, person: &MentionedPerson, _timestamp: Option<i64>) -> bool {
+        person
+            .ids
+            .iter()
+            .any(|id| self.is_contact_id(id.kind, &id.id))
+    }
+}
+
+/// Erased contacts as ingest sees them: their keyed hashes and when each was erased. An element
+/// of one sent at or before the erasure is an old body redelivered (or replayed): it is taken
+/// out. What the contact sends after the erasure is new data, kept as any other.
+pub struct ErasedContacts<'a> {
+    pub hasher: &'a ContactHasher,
+    /// `(kind, contact hash)` -> erased at (epoch seconds).
+    pub erased_at: &'a HashMap<(ContactIdKind, String), i64>,
+}
+
+impl ErasedContacts<'_> {
+    /// The latest erasure of any of the person's ids.
+    fn erasure_of(&self, person: &MentionedPerson) -> Option<i64> {
+        person
+            .hashes(self.hasher)
+            .into_iter()
+            .filter_map(|key| self.erased_at.get(&key).copied())
+            .max()
+    }
+}
+
+impl ElementFilter for ErasedContacts<'_> {
+    fn takes(&self, person: &MentionedPerson, timestamp: Option<i64>) -> bool {
+        match (self.erasure_of(person), timestamp) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(erased_at), Some(sent_at)) => sent_at <= erased_at,
+        }
+    }
+}
+
+/// The contact's own elements of a journal object, by the array they were in (`contacts`,
+/// `messages`, `statuses`, `message_echoes`, ...). Serialised as that map.
 #[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+#[serde(transparent)]
 pub struct ContactElements {
-    pub contacts: Vec<Value>,
-    pub messages: Vec<Value>,
-    pub statuses: Vec<Value>,
+    pub by_array: BTreeMap<String, Vec<Value>>,
 }
 
 impl ContactElements {
     pub fn is_empty(&self) -> bool {
-        self.contacts.is_empty() && self.messages.is_empty() && self.statuses.is_empty()
+        self.by_array.values().all(Vec::is_empty)
+    }
+
+    /// The elements taken from one array (`messages`, ...).
+    pub fn of(&self, array: &str) -> &[Value] {
+        self.by_array.get(array).map_or(&[], Vec::as_slice)
     }
 }
 
 /// A journal body split into the contact's elements and everything else.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JournalSplit {
-    /// The body without the contact's elements.
+    /// The body without the contact's elements and ids.
     pub rest: Value,
     pub contact: ContactElements,
-    /// Messages and statuses (of anyone) left in `rest`.
+    /// Nested elements and id fields of the contact removed from what stays.
+    pub mentions_removed: usize,
+    /// Elements (of anyone, `contacts[]` entries aside) left in `rest`.
     pub remaining: usize,
 }
 
-/// Splits a webhook body: `contacts[]` entries of the contact, messages whose `from` /
-/// `from_user_id` and statuses whose `recipient_id` / `recipient_user_id` are the contact (an id
-/// missing on the element is completed from `contacts[]`, as ingest does). `None`: not JSON.
-pub fn split_journal(body: &[u8], matcher: &ContactMatcher<'_>) -> Option<JournalSplit> {
+impl JournalSplit {
+    /// Nothing of the contact was found.
+    pub fn is_untouched(&self) -> bool {
+        self.contact.is_empty() && self.mentions_removed == 0
+    }
+}
+
+/// Splits a webhook body (any JSON): the elements the filter takes out of every
+/// `entry[].changes[].value`, and the rest without any id of those people. `None`: not JSON.
+pub fn split_journal(body: &[u8], filter: &dyn ElementFilter) -> Option<JournalSplit> {
     let mut root: Value = serde_json::from_slice(body).ok()?;
-    let mut contact = ContactElements::default();
-    let mut remaining = 0;
-    let entries = root.get_mut("entry").and_then(Value::as_array_mut);
-    for entry in entries.into_iter().flatten() {
-        let changes = entry.get_mut("changes").and_then(Value::as_array_mut);
-        for change in changes.into_iter().flatten() {
-            let Some(value) = change.get_mut("value").and_then(Value::as_object_mut) else {
+    let people = mentions_in(&root);
+    let business = business_numbers(&root);
+    let splitter = Splitter {
+        filter,
+        people: &people,
+        business: &business,
+    };
+    let mut split = JournalSplit {
+        rest: Value::Null,
+        contact: ContactElements::default(),
+        mentions_removed: 0,
+        remaining: 0,
+    };
+    // People with an element that stays (ingest keeps what an erased contact sent afterwards):
+    // their ids stay too.
+    let mut kept_people = HashSet::new();
+    let mut taken_people = HashSet::new();
+    for value in change_values(&mut root) {
+        splitter.split_value(value, &mut split, &mut kept_people, &mut taken_people);
+    }
+    let scrub: HashSet<usize> = taken_people.difference(&kept_people).copied().collect();
+    if !scrub.is_empty() {
+        split.mentions_removed += splitter.scrub(&mut root, &scrub);
+    }
+    split.rest = root;
+    Some(split)
+}
+
+/// Every `entry[].changes[].value` object.
+fn change_values(root: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
+    root.get_mut("entry")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.get_mut("changes").and_then(Value::as_array_mut))
+        .flatten()
+        .filter_map(|change| change.get_mut("value").and_then(Value::as_object_mut))
+}
+
+struct Splitter<'a> {
+    filter: &'a dyn ElementFilter,
+    people: &'a Mentions,
+    business: &'a Business,
+}
+
+impl Splitter<'_> {
+    /// The people an element belongs to (one per role group).
+    fn people_of(&self, element: &Map<String, Value>) -> Vec<usize> {
+        let mut people: Vec<usize> = element_groups(element, self.business)
+            .iter()
+            .filter_map(|group| group.first())
+            .filter_map(|id| self.people.person_of(id))
+            .collect();
+        people.sort_unstable();
+        people.dedup();
+        people
+    }
+
+    fn takes(&self, person: usize, timestamp: Option<i64>) -> bool {
+        self.people
+            .people
+            .get(person)
+            .is_some_and(|person| self.filter.takes(person, timestamp))
+    }
+
+    fn split_value(
+        &self,
+        value: &mut Map<String, Value>,
+        split: &mut JournalSplit,
+        kept_people: &mut HashSet<usize>,
+        taken_people: &mut HashSet<usize>,
+    ) {
+        let arrays: Vec<String> = value
+            .iter()
+            .filter(|(name, item)| item.is_array() && name.as_str() != "contacts")
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in arrays {
+            let Some(Value::Array(elements)) = value.get_mut(&name) else {
                 continue;
             };
-            let listed = listed_contacts(value);
-            for (array, wa_field, user_field) in [
-                ("messages", "from", "from_user_id"),
-                ("statuses", "recipient_id", "recipient_user_id"),
-            ] {
-                let Some(Value::Array(elements)) = value.get_mut(array) else {
+            let mut kept = Vec::with_capacity(elements.len());
+            for element in std::mem::take(elements) {
+                let Some(object) = element.as_object() else {
+                    kept.push(element);
                     continue;
                 };
-                let (theirs, others): (Vec<Value>, Vec<Value>) =
-                    std::mem::take(elements).into_iter().partition(|element| {
-                        let (wa, user) = element_ids(element, wa_field, user_field, &listed);
-                        matcher.is_contact(wa.as_deref(), user.as_deref())
-                    });
-                remaining += others.len();
-                *elements = others;
-                match array {
-                    "messages" => contact.messages.extend(theirs),
-                    _ => contact.statuses.extend(theirs),
+                let owners = self.people_of(object);
+                let sent_at = timestamp(object);
+                if owners.iter().any(|&person| self.takes(person, sent_at)) {
+                    taken_people.extend(owners);
+                    split.contact.by_array.entry(name.clone()).or_default().push(element);
+                } else {
+                    kept_people.extend(owners);
+                    kept.push(element);
                 }
             }
-            if let Some(Value::Array(contacts)) = value.get_mut("contacts") {
-                let (theirs, others): (Vec<Value>, Vec<Value>) = std::mem::take(contacts)
-                    .into_iter()
-                    .partition(|c| matcher.is_contact(field(c, "wa_id"), field(c, "user_id")));
-                *contacts = others;
-                contact.contacts.extend(theirs);
+            split.remaining += kept.len();
+            *elements = kept;
+        }
+        if let Some(Value::Array(contacts)) = value.get_mut("contacts") {
+            let mut kept = Vec::with_capacity(contacts.len());
+            for entry in std::mem::take(contacts) {
+                let owners = entry.as_object().map(|o| self.people_of(o)).unwrap_or_default();
+                let theirs = owners
+                    .iter()
+                    .any(|p| self.takes(*p, None) && !kept_people.contains(p));
+                if theirs {
+                    taken_people.extend(owners);
+                    split.contact.by_array.entry("contacts".into()).or_default().push(entry);
+                } else {
+                    kept.push(entry);
+                }
             }
+            *contacts = kept;
         }
     }
-    Some(JournalSplit {
-        rest: root,
-        contact,
-        remaining,
-    })
+
+    /// Takes the people's nested elements and id fields out of everything left; returns how many.
+    fn scrub(&self, value: &mut Value, people: &HashSet<usize>) -> usize {
+        let mut removed = 0;
+        match value {
+            Value::Array(items) => {
+                let before = items.len();
+                items.retain(|item| {
+                    !item.as_object().is_some_and(|object| {
+                        self.people_of(object).iter().any(|p| people.contains(p))
+                    })
+                });
+                removed += before - items.len();
+                for item in items {
+                    removed += self.scrub(item, people);
+                }
+            }
+            Value::Object(map) => {
+                let before = map.len();
+                map.retain(|name, field| {
+                    let Some(kind) = id_field_kind(name) else {
+                        return true;
+                    };
+                    let Some(raw) = field.as_str() else {
+                        return true;
+                    };
+                    let id = MentionedId {
+                        kind,
+                        id: kind.normalise(raw).into_owned(),
+                    };
+                    !self.people.person_of(&id).is_some_and(|p| people.contains(&p))
+                });
+                removed += before - map.len();
+                for child in map.values_mut() {
+                    removed += self.scrub(child, people);
+                }
+            }
+            _ => {}
+        }
+        removed
+    }
+}
+
+/// An element's `timestamp` (Meta sends a string of epoch seconds; a number is read too).
+fn timestamp(element: &Map<String, Value>) -> Option<i64> {
+    match element.get("timestamp")? {
+        Value::String(text) => text.trim().parse().ok(),
+        Value::Number(number) => number.as_i64(),
+        _ => None,
+    }
 }
 
 /// What erasure does with one journal object.
@@ -105,66 +294,71 @@ pub fn split_journal(body: &[u8], matcher: &ContactMatcher<'_>) -> Option<Journa
 pub enum Redaction {
     /// Nothing of the contact in it.
     Unchanged,
-    /// Not JSON: left alone and counted.
-    NotJson,
-    /// Write this back under the same key (other contacts' elements remain).
+    /// Write this back under the same key (other people's elements remain).
     Rewrite(Vec<u8>),
-    /// No message or status of anyone remains: delete the object.
+    /// No element of anyone else remains: delete the object.
     Delete,
+    /// Not JSON, and the contact's ids are in its text: it cannot be redacted safely, so it goes.
+    DeleteUnreadable,
 }
 
 /// Decides what becomes of a journal body when the contact is erased.
 pub fn redact_journal(body: &[u8], matcher: &ContactMatcher<'_>) -> Redaction {
     let Some(split) = split_journal(body, matcher) else {
-        return Redaction::NotJson;
+        let named = mentions(body)
+            .people
+            .iter()
+            .any(|person| matcher.takes(person, None));
+        return if named {
+            Redaction::DeleteUnreadable
+        } else {
+            Redaction::Unchanged
+        };
     };
-    if split.contact.is_empty() {
+    if split.is_untouched() {
         Redaction::Unchanged
     } else if split.remaining == 0 {
         Redaction::Delete
     } else {
-        // Serialising a `Value` cannot fail (string keys only).
-        Redaction::Rewrite(serde_json::to_vec(&split.rest).unwrap_or_default())
+        Redaction::Rewrite(to_bytes(&split.rest))
     }
 }
 
-fn field<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
-    value.get(name).and_then(Value::as_str)
+/// What ingest stores of a body that mentions erased contacts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestRedaction {
+    /// Nothing of an erased contact's old data in it: store it as sent.
+    Unchanged,
+    /// Store this instead (the erased contacts' old elements and ids taken out).
+    Store(Vec<u8>),
+    /// Store nothing: no element of anyone else remains, or the body is not JSON and names an
+    /// erased contact (it cannot be redacted safely).
+    Withhold,
 }
 
-/// `(wa_id, user_id)` of each `contacts[]` entry.
-fn listed_contacts(value: &Map<String, Value>) -> Vec<(Option<String>, Option<String>)> {
-    match value.get("contacts") {
-        Some(Value::Array(contacts)) => contacts
+/// Decides what ingest stores of a body, given the erased contacts it mentions.
+pub fn redact_for_erased(body: &[u8], erased: &ErasedContacts<'_>) -> IngestRedaction {
+    let Some(split) = split_journal(body, erased) else {
+        let named = mentions(body)
+            .people
             .iter()
-            .map(|c| {
-                (
-                    field(c, "wa_id").map(str::to_owned),
-                    field(c, "user_id").map(str::to_owned),
-                )
-            })
-            .collect(),
-        _ => Vec::new(),
+            .any(|person| erased.takes(person, None));
+        return if named {
+            IngestRedaction::Withhold
+        } else {
+            IngestRedaction::Unchanged
+        };
+    };
+    if split.is_untouched() {
+        IngestRedaction::Unchanged
+    } else if split.remaining == 0 {
+        IngestRedaction::Withhold
+    } else {
+        IngestRedaction::Store(to_bytes(&split.rest))
     }
 }
 
-/// The element's contact ids, one completed from `contacts[]` when only the other is present.
-fn element_ids(
-    element: &Value,
-    wa_field: &str,
-    user_field: &str,
-    listed: &[(Option<String>, Option<String>)],
-) -> (Option<String>, Option<String>) {
-    let wa = field(element, wa_field).filter(|v| !v.is_empty());
-    let user = field(element, user_field).filter(|v| !v.is_empty());
-    let entry = listed.iter().find(|(listed_wa, listed_user)| {
-        (wa.is_some() && listed_wa.as_deref() == wa)
-            || (user.is_some() && listed_user.as_deref() == user)
-    });
-    (
-        wa.map(str::to_owned)
-            .or_else(|| entry.and_then(|e| e.0.clone())),
-        user.map(str::to_owned)
-            .or_else(|| entry.and_then(|e| e.1.clone())),
-    )
+/// Serialising a `Value` cannot fail (string keys only).
+fn to_bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
 }

@@ -1,5 +1,5 @@
-//! One contact's data: keyed hashes of its ids ([`hashing`], [`ids`]), its share of journal bodies
-//! ([`journal`]), and the two per-contact use cases, [`erasure`] (GDPR art. 17) and [`export`] (art. 15/20),
+//! One contact's data: keyed hashes of its ids ([`hashing`], [`ids`]), who a body mentions
+//! ([`mentions`]), its share of journal bodies ([`journal`]), and the two per-contact use cases, [`erasure`] (GDPR art. 17) and [`export`] (art. 15/20),
 //! over [`ports`].
 
 pub mod erasure;
@@ -7,6 +7,7 @@ pub mod export;
 pub mod hashing;
 pub mod ids;
 pub mod journal;
+pub mod mentions;
 pub mod ports;
 
 pub use erasure::*;
@@ -14,4 +15,5 @@ pub use export::*;
 pub use hashing::*;
 pub use ids::*;
 pub use journal::*;
+pub use mentions::*;
 pub use ports::*;

@@ -47,8 +47,8 @@ pub trait ContactRecords: Send + Sync {
         tombstone: &Tombstone,
         expected_media_key: Option<&str>,
     ) -> Result<TombstoneWrite, PortError>;
-    /// Deletes a journal-link item (absent is success; other kinds are left alone).
-    async fn delete_link(&self, key: &ItemKey) -> Result<(), PortError>;
+    /// Writes an erasure marker ([`super::ErasureMarker`]), replacing an older one.
+    async fn mark_erased(&self, marker: &StoredItem) -> Result<(), PortError>;
 }
 
 /// Journal objects, read and rewritten whole (webhook bodies are at most a few hundred KB).

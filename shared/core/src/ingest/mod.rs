@@ -10,6 +10,6 @@ pub mod planner;
 pub mod ports;
 pub mod use_case;
 
-pub use planner::{plan, IngestPlan, PlanContext};
+pub use planner::{journal_link_id, journal_links, plan, IngestPlan, JournalItems, PlanContext};
 pub use ports::*;
 pub use use_case::*;

@@ -3,7 +3,7 @@
 //! Planning is pure: a parsed notification, the time and the retention policy in, records out.
 //! Nothing here knows DynamoDB; the adapter maps a [`Record`] to an item.
 
-use crate::contact::{ContactHasher, ContactIdKind, RecordIdKind};
+use crate::contact::{alias, ContactHasher, ContactIdKind, Mentions, RecordIdKind};
 use crate::records::{MediaRef, Record, RecordKind};
 use crate::retention::RetentionPolicy;
 use crate::webhook::model::{Contact, Metadata, Notification};
@@ -35,6 +35,9 @@ pub struct PlanContext<'a> {
     pub body_sha256_hex: &'a str,
     /// Days an inbound media id stays downloadable (`MEDIA_DEADLINE_DAYS`).
     pub media_deadline_days: u32,
+    /// Everyone the body mentions, in any field ([`crate::contact::mentions`]): one journal link
+    /// per person.
+    pub mentions: &'a Mentions,
 }
 
 /// Turns every `entry[] x changes[] x value.{messages,statuses,errors}[]` into records.
@@ -62,10 +65,11 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
             for raw in &value.messages {
                 match parse_message_view(raw.get()) {
                     Some(message) => {
-                        let (wa_hash, user_hash) = contacts.hashes(
+                        let person = contacts.hashes(
                             &value.contacts,
                             message.from.as_deref(),
                             message.from_user_id.as_deref(),
+                            message.from_parent_user_id.as_deref(),
                         );
                         let media = message.media().map(|(kind, media)| MediaRef {
                             media_id: media.id.to_string(),
@@ -83,8 +87,7 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                             RecordKind::Message,
                             raw.get(),
                         );
-                        record.contact_wa_hash = wa_hash;
-                        record.contact_user_hash = user_hash;
+                        person.apply(&mut record);
                         record.message_type = Some(message.type_name().to_owned());
                         record.error_code = message.errors.first().and_then(|e| e.code);
                         record.media = media;
@@ -96,10 +99,11 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
             for raw in &value.statuses {
                 match parse_status_view(raw.get()) {
                     Some(status) => {
-                        let (wa_hash, user_hash) = contacts.hashes(
+                        let person = contacts.hashes(
                             &value.contacts,
                             status.recipient_id.as_deref(),
                             status.recipient_user_id.as_deref(),
+                            status.recipient_parent_user_id.as_deref(),
                         );
                         // The message's id: a status shares its message's partition.
                         let mut record = base.record(
@@ -108,8 +112,7 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                             RecordKind::Status,
                             raw.get(),
                         );
-                        record.contact_wa_hash = wa_hash;
-                        record.contact_user_hash = user_hash;
+                        person.apply(&mut record);
                         record.error_code = status.errors.first().and_then(|e| e.code);
                         record.status = Some(status.status.into_owned());
                         plan.records.push(record);
@@ -138,44 +141,113 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
             }
         }
     }
-    add_journal_links(&mut plan, ctx);
+    let (waba_id, phone_number_id) = plan
+        .records
+        .first()
+        .map(|r| (r.waba_id.clone(), r.phone_number_id.clone()))
+        .unwrap_or_default();
+    let links = journal_links(
+        &JournalItems {
+            received_at: ctx.received_at,
+            retention: ctx.retention,
+            hasher: ctx.hasher,
+            journal_key: ctx.journal_key,
+            body_sha256_hex: ctx.body_sha256_hex,
+            waba_id,
+            phone_number_id,
+        },
+        ctx.mentions,
+    );
+    plan.records.extend(links);
     plan
 }
 
-/// One [`RecordKind::JournalLink`] per distinct contact of the body.
-fn add_journal_links(plan: &mut IngestPlan, ctx: &PlanContext<'_>) {
-    let mut seen = std::collections::HashSet::new();
-    let mut links = Vec::new();
-    let pk = journal_link_id(ctx.body_sha256_hex);
-    let expires_at = ctx.retention.expires_at(ctx.received_at);
-    for record in &plan.records {
-        let (wa, user) = (&record.contact_wa_hash, &record.contact_user_hash);
-        let Some(contact) = wa.as_deref().or(user.as_deref()) else {
-            continue;
-        };
-        if !seen.insert(contact) {
-            continue;
-        }
-        let link = Record {
-            pk: pk.clone(),
-            sk: format!("contact#{contact}"),
-            kind: RecordKind::JournalLink,
-            received_at: ctx.received_at,
-            expires_at,
-            journal_key: ctx.journal_key.to_owned(),
-            waba_id: record.waba_id.clone(),
-            phone_number_id: record.phone_number_id.clone(),
-            contact_wa_hash: wa.clone(),
-            contact_user_hash: user.clone(),
+/// What the items about a journal object (its links, its body item) are made of.
+pub struct JournalItems<'a> {
+    pub received_at: i64,
+    pub retention: RetentionPolicy,
+    pub hasher: &'a ContactHasher,
+    pub journal_key: &'a str,
+    pub body_sha256_hex: &'a str,
+    pub waba_id: Option<String>,
+    pub phone_number_id: Option<String>,
+}
+
+impl JournalItems<'_> {
+    fn item(&self, sk: String, kind: RecordKind) -> Record {
+        Record {
+            pk: journal_link_id(self.body_sha256_hex),
+            sk,
+            kind,
+            received_at: self.received_at,
+            expires_at: self.retention.expires_at(self.received_at),
+            journal_key: self.journal_key.to_owned(),
+            waba_id: self.waba_id.clone(),
+            phone_number_id: self.phone_number_id.clone(),
+            contact_wa_hash: None,
+            contact_user_hash: None,
+            contact_parent_hash: None,
+            contact_aliases: Vec::new(),
             message_type: None,
             status: None,
             error_code: None,
             raw: String::new(),
             media: None,
-        };
-        links.push(link);
+        }
     }
-    plan.records.extend(links);
+
+    /// The item that puts a journal object on the retention clock when nothing else points at it.
+    pub fn body_item(&self) -> Record {
+        self.item("body".to_owned(), RecordKind::JournalBody)
+    }
+}
+
+/// One [`RecordKind::JournalLink`] per person the body mentions, in any field, so erasure and
+/// export find the body from any id of theirs. A link carries one id of each kind in the index
+/// attributes; a person with two ids of one kind (an old and a new number) gets a link per
+/// extra id, each listing all the person's ids in `contact_aliases`.
+pub fn journal_links(items: &JournalItems<'_>, mentions: &Mentions) -> Vec<Record> {
+    let mut links = Vec::new();
+    for person in &mentions.people {
+        let hashes = person.hashes(items.hasher);
+        let of_kind = |kind: ContactIdKind| -> Vec<&str> {
+            hashes
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, h)| h.as_str())
+                .collect()
+        };
+        let (wa, user, parent) = (
+            of_kind(ContactIdKind::WaId),
+            of_kind(ContactIdKind::UserId),
+            of_kind(ContactIdKind::ParentUserId),
+        );
+        let rows = wa.len().max(user.len()).max(parent.len());
+        let aliases: Vec<String> = if rows > 1 {
+            hashes.iter().map(|(kind, hash)| alias(*kind, hash)).collect()
+        } else {
+            Vec::new()
+        };
+        for row in 0..rows {
+            let (wa, user, parent) = (wa.get(row), user.get(row), parent.get(row));
+            let Some(first) = wa.or(user).or(parent) else {
+                continue;
+            };
+            let mut link = items.item(
+                format!(
+                    "contact#{}",
+                    items.hasher.record_key(RecordIdKind::ContactLink, first)
+                ),
+                RecordKind::JournalLink,
+            );
+            link.contact_wa_hash = wa.map(|h| (*h).to_owned());
+            link.contact_user_hash = user.map(|h| (*h).to_owned());
+            link.contact_parent_hash = parent.map(|h| (*h).to_owned());
+            link.contact_aliases = aliases.clone();
+            links.push(link);
+        }
+    }
+    links
 }
 
 /// The partition key of a body's journal links.
@@ -209,6 +281,8 @@ impl RecordBase<'_> {
                 .map(str::to_owned),
             contact_wa_hash: None,
             contact_user_hash: None,
+            contact_parent_hash: None,
+            contact_aliases: Vec::new(),
             message_type: None,
             status: None,
             error_code: None,
@@ -222,14 +296,29 @@ impl RecordBase<'_> {
 struct ContactHashes<'h> {
     hasher: &'h ContactHasher,
     /// Hashes by id, one map per id kind (so lookups borrow the id instead of allocating).
-    memo: [HashMap<String, String>; 2],
+    memo: [HashMap<String, String>; 3],
+}
+
+/// The contact hashes of one element's person.
+struct PersonHashes {
+    wa: Option<String>,
+    user: Option<String>,
+    parent: Option<String>,
+}
+
+impl PersonHashes {
+    fn apply(self, record: &mut Record) {
+        record.contact_wa_hash = self.wa;
+        record.contact_user_hash = self.user;
+        record.contact_parent_hash = self.parent;
+    }
 }
 
 impl<'h> ContactHashes<'h> {
     fn new(hasher: &'h ContactHasher) -> Self {
         Self {
             hasher,
-            memo: [HashMap::new(), HashMap::new()],
+            memo: [HashMap::new(), HashMap::new(), HashMap::new()],
         }
     }
 
@@ -246,23 +335,32 @@ impl<'h> ContactHashes<'h> {
         Some(hash)
     }
 
-    /// Hashes of the contact's `wa_id` and user id, completing one from `contacts[]` when the
-    /// element only names the other.
+    /// Hashes of the contact's `wa_id`, user id and parent user id, completing the missing ones
+    /// from the `contacts[]` entry of the ids the element names.
     fn hashes(
         &mut self,
         contacts: &[Contact<'_>],
         wa_id: Option<&str>,
         user_id: Option<&str>,
-    ) -> (Option<String>, Option<String>) {
+        parent_user_id: Option<&str>,
+    ) -> PersonHashes {
+        let (wa_id, user_id) = (
+            wa_id.filter(|id| !id.is_empty()),
+            user_id.filter(|id| !id.is_empty()),
+        );
         let listed = contacts.iter().find(|c| {
             (wa_id.is_some() && c.wa_id.as_deref() == wa_id)
                 || (user_id.is_some() && c.user_id.as_deref() == user_id)
         });
         let wa_id = wa_id.or_else(|| listed.and_then(|c| c.wa_id.as_deref()));
         let user_id = user_id.or_else(|| listed.and_then(|c| c.user_id.as_deref()));
-        (
-            wa_id.and_then(|id| self.hash(ContactIdKind::WaId, id)),
-            user_id.and_then(|id| self.hash(ContactIdKind::UserId, id)),
-        )
+        let parent_user_id = parent_user_id
+            .filter(|id| !id.is_empty())
+            .or_else(|| listed.and_then(|c| c.parent_user_id.as_deref()));
+        PersonHashes {
+            wa: wa_id.and_then(|id| self.hash(ContactIdKind::WaId, id)),
+            user: user_id.and_then(|id| self.hash(ContactIdKind::UserId, id)),
+            parent: parent_user_id.and_then(|id| self.hash(ContactIdKind::ParentUserId, id)),
+        }
     }
 }

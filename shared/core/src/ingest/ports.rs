@@ -2,7 +2,8 @@
 
 use crate::error::PortError;
 use crate::media::MediaJob;
-use crate::records::{MediaStatus, Record};
+use crate::records::{ItemKey, MediaStatus, Record};
+use std::collections::HashMap;
 use async_trait::async_trait;
 
 /// The outcome of writing a journal object.
@@ -38,6 +39,9 @@ pub enum RecordWrite {
 pub trait RecordStore: Send + Sync {
     /// Creates the record unless an item with its key exists; never overwrites.
     async fn put_if_absent(&self, record: &Record) -> Result<RecordWrite, PortError>;
+    /// The erasure markers among `keys` ([`crate::contact::ErasureMarker`]): partition key ->
+    /// `erased_at`. Absent keys are simply not in the map.
+    async fn erasure_markers(&self, keys: &[ItemKey]) -> Result<HashMap<String, i64>, PortError>;
 }
 
 /// The media job queue.

@@ -1,19 +1,24 @@
 //! [`Ingest`]: one verified webhook call in, a durable journal object, records and media jobs out.
 
 use crate::clock::Clock;
-use crate::contact::ContactHasher;
+use crate::contact::{
+    mentions, redact_for_erased, ContactHasher, ContactIdKind, ErasedContacts, ErasureMarker,
+    IngestRedaction, Mentions,
+};
 use crate::error::PortError;
-use crate::ingest::{IngestPlan, PlanContext};
+use crate::ingest::{journal_links, IngestPlan, JournalItems, PlanContext};
 use crate::ingest::{JobQueue, Journal, RecordStore, RecordWrite};
 use crate::metrics::Metrics;
 use crate::records;
-use crate::records::{MediaStatus, RecordKind};
+use crate::records::{ItemKey, MediaStatus, RecordKind};
 use crate::retention::RetentionPolicy;
 use crate::secrets::{MetaSecret, SecretCache, SecretError};
 use crate::webhook::parse_notification;
 use crate::webhook::signature;
 use crate::webhook::signature::SignatureError;
 use futures::stream::{self, StreamExt, TryStreamExt};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -67,6 +72,11 @@ pub struct IngestReport {
     pub jobs_reenqueued: usize,
     pub unhandled_changes: usize,
     pub malformed_elements: usize,
+    /// The body held old data of an erased contact, which was taken out before it was stored.
+    pub redacted: bool,
+    /// The body held nothing but an erased contact's old data (or was not JSON and named one):
+    /// nothing was stored.
+    pub withheld: bool,
 }
 
 /// Why a delivery could not be made durable (logged by kind; mapped to 500).
@@ -178,6 +188,8 @@ impl Ingest {
                     jobs_reenqueued = report.jobs_reenqueued,
                     unhandled_changes = report.unhandled_changes,
                     malformed_elements = report.malformed_elements,
+                    redacted = report.redacted,
+                    withheld = report.withheld,
                 );
                 WebhookResponse::Accepted(report)
             }
@@ -208,33 +220,85 @@ impl Ingest {
     async fn ingest(&self, body: &[u8]) -> Result<IngestReport, IngestError> {
         let received_at = self.clock.now_epoch_seconds();
         let body_sha = records::body_sha256_hex(body);
-        let notification = parse_notification(body);
+        let hash_key = self.contact_hash_key.get().await?;
+        let hasher = ContactHasher::new(hash_key.as_slice());
+
+        // 0. Erased contacts: a redelivered (or replayed) body must not bring back the old data
+        //    of a contact erased since. Looked up before anything is stored.
+        let mentioned = mentions(body);
+        let (stored, mentioned) = match self.erased_among(&hasher, &mentioned).await? {
+            None => (Cow::Borrowed(body), mentioned),
+            Some(erased_at) => {
+                let erased = ErasedContacts {
+                    hasher: &hasher,
+                    erased_at: &erased_at,
+                };
+                match redact_for_erased(body, &erased) {
+                    IngestRedaction::Unchanged => (Cow::Borrowed(body), mentioned),
+                    IngestRedaction::Store(redacted) => {
+                        let mentioned = mentions(&redacted);
+                        (Cow::Owned(redacted), mentioned)
+                    }
+                    IngestRedaction::Withhold => {
+                        self.metrics.count("WebhookWithheld", 1);
+                        tracing::info!(
+                            event = "erased_contact_body_withheld",
+                            body = %&body_sha[..16],
+                        );
+                        return Ok(IngestReport {
+                            withheld: true,
+                            ..IngestReport::default()
+                        });
+                    }
+                }
+            }
+        };
+        let redacted = matches!(stored, Cow::Owned(_));
+        let notification = parse_notification(&stored);
+        // The key of the body as Meta sent it: a second redelivery finds this object.
         let journal_key = records::journal_key(&body_sha, notification.is_ok());
 
         // 1. The journal first: from here on the webhook is replayable whatever else fails.
         let journal_write = self
             .journal
-            .put_if_absent(&journal_key, body)
+            .put_if_absent(&journal_key, &stored)
             .await
             .map_err(IngestError::Journal)?;
         let mut report = IngestReport {
             journal_key: journal_key.clone(),
             journal_was_new: journal_write == crate::ingest::JournalWrite::Created,
             parsed: notification.is_ok(),
+            redacted,
             ..IngestReport::default()
+        };
+        let journal_items = JournalItems {
+            received_at,
+            retention: self.retention,
+            hasher: &hasher,
+            journal_key: &journal_key,
+            body_sha256_hex: &body_sha,
+            waba_id: None,
+            phone_number_id: None,
         };
         let notification = match notification {
             Ok(notification) => notification,
             Err(reason) => {
                 tracing::warn!(event = "unparsed_body_journaled", reason = %reason, journal_key = %journal_key);
+                // Linked to everyone its text names, and on the retention clock either way.
+                let mut plan = IngestPlan {
+                    records: journal_links(&journal_items, &mentioned),
+                    ..IngestPlan::default()
+                };
+                if plan.records.is_empty() {
+                    plan.records.push(journal_items.body_item());
+                }
+                self.write_records(&plan).await?;
                 return Ok(report);
             }
         };
 
         // 2. Records, conditionally: a redelivery creates nothing and overwrites nothing.
-        let hash_key = self.contact_hash_key.get().await?;
-        let hasher = ContactHasher::new(hash_key.as_slice());
-        let plan = crate::ingest::plan(
+        let mut plan = crate::ingest::plan(
             &notification,
             &PlanContext {
                 received_at,
@@ -243,8 +307,12 @@ impl Ingest {
                 journal_key: &journal_key,
                 body_sha256_hex: &body_sha,
                 media_deadline_days: self.media_deadline_days,
+                mentions: &mentioned,
             },
         );
+        if plan.records.is_empty() {
+            plan.records.push(journal_items.body_item());
+        }
         report.messages = plan.count(RecordKind::Message);
         report.statuses = plan.count(RecordKind::Status);
         report.errors = plan.count(RecordKind::Error);
@@ -256,8 +324,11 @@ impl Ingest {
         //    enqueue may have been lost, and a dedupe must never hide that.
         let mut jobs = Vec::new();
         for (record, write) in plan.records.iter().zip(&writes) {
-            if record.kind == RecordKind::JournalLink {
-                // Bookkeeping for erasure, not a record of Meta's: not counted.
+            if matches!(
+                record.kind,
+                RecordKind::JournalLink | RecordKind::JournalBody
+            ) {
+                // Bookkeeping for erasure and retention, not a record of Meta's: not counted.
                 continue;
             }
             match write {
@@ -294,6 +365,41 @@ impl Ingest {
         Ok(report)
     }
 
+    /// When each erased contact among the mentioned people was erased, keyed by `(kind, contact
+    /// hash)`; `None` when none is (the common case: one batched read of the markers).
+    async fn erased_among(
+        &self,
+        hasher: &ContactHasher,
+        mentioned: &Mentions,
+    ) -> Result<Option<HashMap<(ContactIdKind, String), i64>>, IngestError> {
+        let hashes: Vec<(ContactIdKind, String)> = mentioned
+            .people
+            .iter()
+            .flat_map(|person| person.hashes(hasher))
+            .collect();
+        if hashes.is_empty() {
+            return Ok(None);
+        }
+        let keys: Vec<ItemKey> = hashes
+            .iter()
+            .map(|(_, hash)| ErasureMarker::key(hasher, hash))
+            .collect();
+        let found = self
+            .records
+            .erasure_markers(&keys)
+            .await
+            .map_err(IngestError::Records)?;
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let erased: HashMap<(ContactIdKind, String), i64> = hashes
+            .into_iter()
+            .zip(keys)
+            .filter_map(|(id, key)| found.get(&key.pk).map(|at| (id, *at)))
+            .collect();
+        Ok(Some(erased).filter(|e| !e.is_empty()))
+    }
+
     /// Writes every record with bounded concurrency; outcomes come back in plan order.
     async fn write_records(&self, plan: &IngestPlan) -> Result<Vec<RecordWrite>, IngestError> {
         stream::iter(plan.records.iter())
@@ -319,6 +425,9 @@ impl Ingest {
         m.count("MediaJobsReenqueued", report.jobs_reenqueued as u64);
         m.count("UnhandledChanges", report.unhandled_changes as u64);
         m.count("MalformedElements", report.malformed_elements as u64);
+        if report.redacted {
+            m.count("WebhookRedacted", 1);
+        }
     }
 }
 

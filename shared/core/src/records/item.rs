@@ -21,6 +21,8 @@ pub mod attributes {
     pub const PHONE_NUMBER_ID: &str = "phone_number_id";
     pub const CONTACT_WA_HASH: &str = "contact_wa_hash";
     pub const CONTACT_USER_HASH: &str = "contact_user_hash";
+    pub const CONTACT_PARENT_HASH: &str = "contact_parent_hash";
+    pub const CONTACT_ALIASES: &str = "contact_aliases";
     pub const RAW: &str = "raw";
     pub const TYPE: &str = "type";
     pub const STATUS: &str = "status";
@@ -54,6 +56,8 @@ pub mod attributes {
         PHONE_NUMBER_ID,
         CONTACT_WA_HASH,
         CONTACT_USER_HASH,
+        CONTACT_PARENT_HASH,
+        CONTACT_ALIASES,
         RAW,
         TYPE,
         STATUS,
@@ -84,6 +88,10 @@ pub enum ItemKind {
     Error,
     /// See [`RecordKind::JournalLink`].
     JournalLink,
+    /// See [`RecordKind::JournalBody`].
+    JournalBody,
+    /// What an erasure leaves per id of the contact ([`crate::contact::ErasureMarker`]).
+    ErasedContact,
     /// The tombstone an erasure leaves in place of a record: the webhook's conditional puts then
     /// cannot recreate it from a redelivery, and the media fetcher treats it as a record gone.
     Erased,
@@ -98,6 +106,8 @@ impl ItemKind {
             ItemKind::Status => "status",
             ItemKind::Error => "error",
             ItemKind::JournalLink => "journal-link",
+            ItemKind::JournalBody => "journal-body",
+            ItemKind::ErasedContact => "erased-contact",
             ItemKind::Erased => "erased",
             ItemKind::Checkpoint => "checkpoint",
         }
@@ -109,6 +119,8 @@ impl ItemKind {
             ItemKind::Status,
             ItemKind::Error,
             ItemKind::JournalLink,
+            ItemKind::JournalBody,
+            ItemKind::ErasedContact,
             ItemKind::Erased,
             ItemKind::Checkpoint,
         ]
@@ -225,6 +237,22 @@ pub struct StoredItem {
         deserialize_with = "lenient::text"
     )]
     pub contact_user_hash: Option<String>,
+    /// Key of the sparse `by-contact-parent` index (parent BSUID).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::text"
+    )]
+    pub contact_parent_hash: Option<String>,
+    /// Journal links: every other id of the link's person in that body, `<kind>:<hash>`
+    /// ([`crate::contact::alias`]), so one id of a person leads to the others (old and new
+    /// numbers, BSUIDs).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::texts"
+    )]
+    pub contact_aliases: Option<Vec<String>>,
     /// The element exactly as Meta sent it.
     #[serde(
         default,
@@ -352,10 +380,13 @@ pub struct StoredItem {
 }
 
 impl StoredItem {
-    /// The tombstone left in place of an erased record: its key, `kind = erased`, when, and the
-    /// original expiry so TTL still removes it; no contact hash, no content.
+    /// The tombstone left in place of an erased record or link: its key, `kind = erased`, when,
+    /// and the original expiry, so TTL and the retention sweep still remove it; no contact hash,
+    /// no content.
     pub fn tombstone(key: ItemKey, erased_at: i64, expires_at: Option<i64>) -> Self {
         Self {
+            expiry_slot: expires_at
+                .map(|at| crate::retention::ExpirySlot::of(&key, at).to_string()),
             key,
             kind: Some(ItemKind::Erased),
             erased_at: Some(erased_at),
@@ -415,6 +446,8 @@ impl From<&Record> for StoredItem {
             phone_number_id: text(&record.phone_number_id),
             contact_wa_hash: text(&record.contact_wa_hash),
             contact_user_hash: text(&record.contact_user_hash),
+            contact_parent_hash: text(&record.contact_parent_hash),
+            contact_aliases: Some(record.contact_aliases.clone()).filter(|a| !a.is_empty()),
             raw: Some(record.raw.clone()).filter(|raw| !raw.is_empty()),
             message_type: text(&record.message_type),
             status: text(&record.status),
@@ -530,6 +563,77 @@ mod lenient {
             Scalar::Text(text) => text.parse().ok(),
             Scalar::Other => None,
         })
+    }
+
+    /// A list of non-empty strings (a list or a string set); anything else reads as absent.
+    pub fn texts<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Vec<String>>, D::Error> {
+        struct Texts;
+        impl<'de> Visitor<'de> for Texts {
+            type Value = Option<Vec<String>>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of strings")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut texts = Vec::new();
+                while let Some(item) = seq.next_element_seed(TextSeed)? {
+                    texts.extend(item);
+                }
+                Ok(Some(texts).filter(|t| !t.is_empty()))
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Self::Value, D::Error> {
+                inner.deserialize_any(self)
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        }
+        struct TextSeed;
+        impl<'de> de::DeserializeSeed<'de> for TextSeed {
+            type Value = Option<String>;
+            fn deserialize<D: Deserializer<'de>>(self, inner: D) -> Result<Self::Value, D::Error> {
+                text(inner)
+            }
+        }
+        deserializer.deserialize_any(Texts)
     }
 
     pub fn kind<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<ItemKind>, D::Error> {

@@ -20,6 +20,10 @@ pub enum RecordKind {
     /// erasure finds every journal object of a contact (a redelivery may arrive in another body
     /// than the one a record points to). Key `journal.<body digest>` + `contact#<hash>`.
     JournalLink,
+    /// "This journal object exists": written for a body that made no record and no link (an
+    /// account update, a body that did not parse and names no one), so the retention clock finds
+    /// its journal object like any other. Key `journal.<body digest>` + `body`.
+    JournalBody,
 }
 
 impl RecordKind {
@@ -30,6 +34,7 @@ impl RecordKind {
             RecordKind::Status => ItemKind::Status,
             RecordKind::Error => ItemKind::Error,
             RecordKind::JournalLink => ItemKind::JournalLink,
+            RecordKind::JournalBody => ItemKind::JournalBody,
         }
     }
 
@@ -97,6 +102,9 @@ pub struct Record {
     pub phone_number_id: Option<String>,
     pub contact_wa_hash: Option<String>,
     pub contact_user_hash: Option<String>,
+    pub contact_parent_hash: Option<String>,
+    /// Journal links: the other ids of the link's person (`<kind>:<hash>`).
+    pub contact_aliases: Vec<String>,
     /// Message type (`type`), for message items.
     pub message_type: Option<String>,
     /// Delivery status, for status items.

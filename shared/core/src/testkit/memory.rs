@@ -117,9 +117,12 @@ impl MemoryRecords {
             .unwrap_or(0)
     }
 
-    /// Message, status and error items (without the journal links kept for erasure).
+    /// Message, status and error items (without the journal links and body items kept for
+    /// erasure and retention).
     pub fn records_len(&self) -> usize {
-        self.len() - self.count_kind(crate::records::RecordKind::JournalLink)
+        self.len()
+            - self.count_kind(crate::records::RecordKind::JournalLink)
+            - self.count_kind(crate::records::RecordKind::JournalBody)
     }
 
     /// Sets the media status of the message record under partition key `pk`.
@@ -149,6 +152,23 @@ impl RecordStore for MemoryRecords {
         items.insert(item.key.clone(), item);
         Ok(RecordWrite::Created)
     }
+
+    async fn erasure_markers(
+        &self,
+        keys: &[ItemKey],
+    ) -> Result<std::collections::HashMap<String, i64>, PortError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(unavailable("dynamodb"));
+        }
+        let items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                let erased_at = items.get(key)?.erased_at?;
+                Some((key.pk.clone(), erased_at))
+            })
+            .collect())
+    }
 }
 
 /// The records table as erasure and export use it, with the conditions the adapter's writes carry.
@@ -162,6 +182,7 @@ impl ContactRecords for MemoryRecords {
                 let indexed = match index {
                     ContactIndex::WaId => &item.contact_wa_hash,
                     ContactIndex::UserId => &item.contact_user_hash,
+                    ContactIndex::ParentUserId => &item.contact_parent_hash,
                 };
                 indexed.as_deref() == Some(hash)
             })
@@ -192,11 +213,9 @@ impl ContactRecords for MemoryRecords {
         }
     }
 
-    async fn delete_link(&self, key: &ItemKey) -> Result<(), PortError> {
+    async fn mark_erased(&self, marker: &StoredItem) -> Result<(), PortError> {
         let mut items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;
-        if items.get(key).is_some_and(StoredItem::is_journal_link) {
-            items.remove(key);
-        }
+        items.insert(marker.key.clone(), marker.clone());
         Ok(())
     }
 }

@@ -72,6 +72,9 @@ pub struct Contact<'a> {
     /// Business-scoped user id (from 2026-03-31).
     #[serde(default, borrow)]
     pub user_id: Option<Cow<'a, str>>,
+    /// Parent BSUID, when Meta enables it for linked portfolios.
+    #[serde(default, borrow)]
+    pub parent_user_id: Option<Cow<'a, str>>,
 }
 
 /// An inbound message. The object named by `type` carries the content.

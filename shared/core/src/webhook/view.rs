@@ -15,6 +15,8 @@ pub struct MessageView<'a> {
     pub from: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub from_user_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub from_parent_user_id: Option<Cow<'a, str>>,
     #[serde(rename = "type", default, borrow)]
     pub kind: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -60,6 +62,8 @@ pub struct StatusView<'a> {
     pub recipient_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub recipient_user_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub recipient_parent_user_id: Option<Cow<'a, str>>,
     #[serde(default)]
     pub errors: Vec<ErrorCodeView>,
 }

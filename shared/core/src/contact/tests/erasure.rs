@@ -1,4 +1,5 @@
 use crate::contact::*;
+use crate::contact::ContactIdKind;
 use serde_json::json;
 use serde_json::Value;
 
@@ -14,6 +15,7 @@ fn hashes_of(wa_id: Option<&str>, user_id: Option<&str>) -> ContactHashes {
     let ids = ContactIds {
         wa_id: wa_id.map(str::to_owned),
         user_id: user_id.map(str::to_owned),
+        parent_user_id: None,
     };
     ContactHashes::of(&hasher(), &ids).unwrap()
 }
@@ -122,7 +124,17 @@ fn a_body_without_the_contact_is_unchanged_and_junk_is_left_alone() {
     );
     assert_eq!(
         redact(b"not json {", &hashes_of(Some(A), None)),
-        Redaction::NotJson
+        Redaction::Unchanged
+    );
+    // Text that is not JSON but names the contact cannot be redacted safely: it goes.
+    let truncated = format!(r#"{{"entry": [{{"changes": [{{"value": {{"contacts": [{{"wa_id": "{A}""#);
+    assert_eq!(
+        redact(truncated.as_bytes(), &hashes_of(Some(A), None)),
+        Redaction::DeleteUnreadable
+    );
+    assert_eq!(
+        redact(truncated.as_bytes(), &hashes_of(Some(B), None)),
+        Redaction::Unchanged
     );
     assert_eq!(
         redact(b"[1,2,3]", &hashes_of(Some(A), None)),
@@ -188,9 +200,9 @@ fn several_changes_and_entries_are_all_redacted() {
     )
     .unwrap();
     assert_eq!(split.remaining, 1);
-    assert_eq!(split.contact.messages.len(), 1);
-    assert_eq!(split.contact.statuses.len(), 1);
-    assert_eq!(split.contact.contacts, vec![contact(A, "Alice")]);
+    assert_eq!(split.contact.of("messages").len(), 1);
+    assert_eq!(split.contact.of("statuses").len(), 1);
+    assert_eq!(split.contact.of("contacts"), [contact(A, "Alice")]);
     assert!(!split.rest.to_string().contains(A));
 }
 
@@ -205,6 +217,7 @@ fn contact_ids_are_checked_without_echoing_them() {
     let letters = ContactIds {
         wa_id: Some("alice".to_owned()),
         user_id: None,
+        parent_user_id: None,
     };
     let error = ContactHashes::of(&hasher, &letters).unwrap_err();
     assert!(!error.to_string().contains("alice"));
@@ -240,6 +253,7 @@ fn ids(wa_id: &str) -> ContactIds {
     ContactIds {
         wa_id: Some(wa_id.to_owned()),
         user_id: None,
+        parent_user_id: None,
     }
 }
 
@@ -270,7 +284,8 @@ async fn erasure_over_the_typed_items_leaves_tombstones_and_the_other_contact() 
             journal_objects_redacted: 1,
             journal_objects_deleted: 0,
             journal_objects_unreadable: 0,
-            journal_links_deleted: 1,
+            journal_links_erased: 1,
+            erasure_markers: 1,
         }
     );
     assert!(report.bytes_freed > 0);
@@ -288,12 +303,18 @@ async fn erasure_over_the_typed_items_leaves_tombstones_and_the_other_contact() 
         (None, None)
     );
     assert_eq!(items[&key("wamid.B1")].kind, Some(ItemKind::Message));
+    // B's link stays; A's is a tombstone (its key holds no contact hash either).
     assert_eq!(
         world
             .records
             .count_kind(crate::records::RecordKind::JournalLink),
         1
     );
+    let a_hash = hasher_of_world().hash(ContactIdKind::WaId, A);
+    for item in items.values() {
+        let shown = format!("{item:?}");
+        assert!(!shown.contains(&a_hash), "A's hash in {shown}");
+    }
     let journal = world.journal.objects.lock().unwrap().clone();
     let body = String::from_utf8(journal.values().next().unwrap().clone()).unwrap();
     assert!(!body.contains(A) && body.contains(B));
@@ -302,9 +323,170 @@ async fn erasure_over_the_typed_items_leaves_tombstones_and_the_other_contact() 
     let again = eraser.erase(&ids(A)).await.unwrap();
     assert_eq!(
         again,
-        ErasureReport::default(),
-        "a second run finds nothing"
+        ErasureReport {
+            erasure_markers: 1,
+            ..ErasureReport::default()
+        },
+        "a second run finds nothing (and renews the marker)"
     );
+}
+
+/// The contact-hash key [`ingested`] uses.
+fn hasher_of_world() -> ContactHasher {
+    let key =
+        crate::secrets::parse_contact_hash_key("hash", "0123456789abcdef0123456789abcdef").unwrap();
+    ContactHasher::new(key)
+}
+
+async fn deliver(world: &crate::testkit::memory::MemoryIngest, body: &[u8]) -> crate::ingest::IngestReport {
+    let header = crate::webhook::signature::signature_header(b"s", body);
+    match world
+        .ingest
+        .handle(crate::ingest::WebhookRequest::Delivery {
+            signature: Some(&header),
+            body,
+        })
+        .await
+    {
+        crate::ingest::WebhookResponse::Accepted(report) => report,
+        other => panic!("not accepted: {other:?}"),
+    }
+}
+
+fn eraser_of(world: &crate::testkit::memory::MemoryIngest) -> Eraser {
+    Eraser {
+        records: world.records.clone(),
+        journal: world.journal.clone(),
+        objects: world.journal.clone(),
+        clock: world.clock.clone(),
+        metrics: world.metrics.clone(),
+        hasher: hasher_of_world(),
+        concurrency: 1,
+    }
+}
+
+/// Every stored byte: items (debug form, with every attribute) and journal objects.
+fn everything(world: &crate::testkit::memory::MemoryIngest) -> String {
+    let items = world.records.items.lock().unwrap().clone();
+    let journal = world.journal.objects.lock().unwrap().clone();
+    let mut all = format!("{items:?}");
+    for body in journal.values() {
+        all.push_str(&String::from_utf8_lossy(body));
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_redelivered_body_stores_nothing_of_the_erased_contact() {
+    let (world, _) = ingested().await;
+    eraser_of(&world).erase(&ids(A)).await.unwrap();
+    let before_b = world.records.records_len();
+
+    // Meta redelivers the shared body: B's part is stored (already was), A's is not.
+    let report = deliver(&world, &batch()).await;
+    assert!(report.redacted && !report.withheld);
+    let stored = everything(&world);
+    for needle in [A, "from alice", "Alice", "wamid.A1", "wamid.OUT.A"] {
+        assert!(!stored.contains(needle), "{needle} came back");
+    }
+    assert!(stored.contains("from bob"));
+    assert_eq!(world.records.records_len(), before_b);
+
+    // A body of A alone is withheld: nothing at all is written.
+    let alone = body(json!({
+        "contacts": [contact(A, "Alice")],
+        "messages": [{"from": A, "id": "wamid.A2", "timestamp": "1763700000", "type": "text", "text": {"body": "old news"}}],
+    }));
+    let items_before = world.records.len();
+    let report = deliver(&world, &alone).await;
+    assert!(report.withheld);
+    assert_eq!(world.records.len(), items_before);
+    assert!(!everything(&world).contains("old news"));
+    assert_eq!(world.metrics.get("WebhookWithheld"), 1);
+
+    // What A sends after the erasure is new data, kept as any other.
+    let later = crate::clock::Clock::now_epoch_seconds(world.clock.as_ref()) + 60;
+    let new = body(json!({
+        "contacts": [contact(A, "Alice")],
+        "messages": [{"from": A, "id": "wamid.A3", "timestamp": later.to_string(), "type": "text", "text": {"body": "hello again"}}],
+    }));
+    let report = deliver(&world, &new).await;
+    assert!(!report.redacted && !report.withheld);
+    assert_eq!(report.records_created, 1);
+    assert!(everything(&world).contains("hello again"));
+}
+
+#[tokio::test]
+async fn one_id_finds_every_id_a_person_had() {
+    let (world, _) = ingested().await;
+    // A changes number to C, announced from the old number (no contacts[]).
+    const C: &str = "15550003333";
+    let change = body(json!({
+        "messages": [{"from": A, "id": "wamid.SYS", "timestamp": "1763800100", "type": "system",
+                      "system": {"body": "changed", "wa_id": C, "type": "user_changed_number", "previous_user_id": A_USER}}],
+    }));
+    deliver(&world, &change).await;
+    let after = body(json!({
+        "contacts": [contact(C, "Alice")],
+        "messages": [text_message("wamid.C1", C, "from the new number")],
+    }));
+    deliver(&world, &after).await;
+
+    // Erasing by the new number reaches the old number's data, and the reverse.
+    let report = eraser_of(&world).erase(&ids(C)).await.unwrap();
+    assert_eq!(report.records_erased, 4, "{report:?}");
+    let stored = everything(&world);
+    for needle in [A, C, A_USER, "from alice", "from the new number"] {
+        assert!(!stored.contains(needle), "{needle} left");
+    }
+    assert!(stored.contains("from bob"));
+}
+
+#[tokio::test]
+async fn bodies_under_other_fields_and_unparsed_bodies_are_linked_and_erased() {
+    let world = crate::testkit::memory::MemoryIngest::new(
+        r#"{"app_id": "42", "app_secret": "s", "verify_token": "v", "access_token": "EAAG-t"}"#,
+    );
+    let echo = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "smb_message_echoes", "value": {
+            "metadata": {"display_phone_number": "15559990000", "phone_number_id": "1234567890"},
+            "message_echoes": [{"from": "15559990000", "to": A, "id": "wamid.ECHO", "type": "text", "text": {"body": "sent from the app"}}]}}]}]
+    })
+    .to_string()
+    .into_bytes();
+    let report = deliver(&world, &echo).await;
+    assert_eq!(report.unhandled_changes, 1);
+    let truncated = format!(r#"{{"entry": [{{"changes": [{{"value": {{"contacts": [{{"wa_id": "{A}", "profile": {{"name": "Alice"#);
+    let report = deliver(&world, truncated.as_bytes()).await;
+    assert!(!report.parsed);
+    // An account update names no one: a body item puts it on the retention clock.
+    let account = br#"{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}]}]}"#;
+    deliver(&world, account).await;
+    assert_eq!(
+        world.records.count_kind(crate::records::RecordKind::JournalLink),
+        2
+    );
+    assert_eq!(
+        world.records.count_kind(crate::records::RecordKind::JournalBody),
+        1
+    );
+    for item in world.records.items.lock().unwrap().values() {
+        assert!(item.expires_at.is_some() && item.expiry_slot.is_some(), "{item:?}");
+    }
+
+    let report = eraser_of(&world).erase(&ids(A)).await.unwrap();
+    assert_eq!(
+        (report.journal_objects_deleted, report.journal_objects_unreadable, report.journal_links_erased),
+        (2, 1, 2),
+        "{report:?}"
+    );
+    let stored = everything(&world);
+    assert!(!stored.contains(A) && !stored.contains("sent from the app") && !stored.contains("Alice"));
+    assert!(stored.contains("VERIFIED_ACCOUNT"));
+    for item in world.records.items.lock().unwrap().values() {
+        assert!(item.expires_at.is_some() && item.expiry_slot.is_some(), "{item:?}");
+    }
 }
 
 #[tokio::test]
