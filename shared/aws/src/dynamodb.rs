@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use wavault_core::error::PortError;
 use wavault_core::ingest::{RecordStore, RecordWrite};
 use wavault_core::records::attributes::{
-    ARCHIVED_AT, EXPIRES_AT, FAILED_AT, KIND, MEDIA_BYTES, MEDIA_ERROR, MEDIA_KEY, MEDIA_SHA256,
-    ERASED_AT, MEDIA_STATUS, PENDING_SHARD, PK, RECEIVED_AT, SK,
+    ARCHIVED_AT, ERASED_AT, EXPIRES_AT, FAILED_AT, KIND, MEDIA_BYTES, MEDIA_ERROR, MEDIA_KEY,
+    MEDIA_SHA256, MEDIA_STATUS, PENDING_SHARD, PK, RECEIVED_AT, SK,
 };
 use wavault_core::records::{ItemKey, ItemKind, MediaStatus, Record, StoredItem};
 

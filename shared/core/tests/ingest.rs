@@ -315,6 +315,16 @@ async fn store_failures_answer_500_and_keep_the_journal() {
         w.records.is_empty(),
         "nothing is recorded before the journal is durable"
     );
+
+    // Whether a contact in the body was erased is known before anything is stored: when that
+    // cannot be read, nothing is (Meta redelivers after the 500).
+    let w = world();
+    w.records.fail_marker_reads.store(true, Ordering::SeqCst);
+    assert_eq!(
+        deliver(&w, &image_body(), APP_SECRET).await,
+        WebhookResponse::Unavailable
+    );
+    assert!(w.records.is_empty() && w.journal.objects.lock().unwrap().is_empty());
 }
 
 #[tokio::test]

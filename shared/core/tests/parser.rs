@@ -48,7 +48,10 @@ fn full_plan_of(body: &[u8]) -> IngestPlan {
             journal_key: &records::journal_key(&sha, true),
             body_sha256_hex: &sha,
             media_deadline_days: 7,
-            mentions: &wavault_core::contact::mentions(body),
+            people: &wavault_core::contact::HashedPeople::of(
+                &wavault_core::contact::mentions(body),
+                &hasher,
+            ),
         },
     )
 }

@@ -101,7 +101,10 @@ fn webhook(
             journal_key: &key,
             body_sha256_hex: &sha,
             media_deadline_days: 7,
-            mentions: &wavault_core::contact::mentions(&body),
+            people: &wavault_core::contact::HashedPeople::of(
+                &wavault_core::contact::mentions(&body),
+                hasher,
+            ),
         },
     );
     let mut items = Vec::new();

@@ -15,11 +15,11 @@
 
 use crate::archive::ArchiveObjects;
 use crate::clock::Clock;
-use crate::contact::{ContactHasher, RecordIdKind, MAX_CONTACT_IDS};
 use crate::contact::{
     redact_journal, ContactError, ContactHashes, ContactIds, ContactIndex, ContactMatcher,
     ContactRecords, JournalObjects, Redaction, Tombstone, TombstoneWrite,
 };
+use crate::contact::{ContactHasher, RecordIdKind, MAX_CONTACT_IDS};
 use crate::error::PortError;
 use crate::media::MediaJob;
 use crate::metrics::Metrics;

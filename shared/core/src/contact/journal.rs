@@ -13,8 +13,8 @@
 use super::hashing::{ContactHasher, ContactIdKind};
 use super::ids::ContactHashes;
 use super::mentions::{
-    business_numbers, element_groups, id_field_kind, mentions, mentions_in, Business, Mentions,
-    MentionedId, MentionedPerson,
+    element_groups, id_field_kind, mentions, mentions_in, names_anyone, MentionedId,
+    MentionedPerson, Mentions,
 };
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -105,7 +105,7 @@ pub struct JournalSplit {
     pub contact: ContactElements,
     /// Nested elements and id fields of the contact removed from what stays.
     pub mentions_removed: usize,
-    /// Elements (of anyone, `contacts[]` entries aside) left in `rest`.
+    /// Elements that name someone (`contacts[]` entries aside) left in `rest`.
     pub remaining: usize,
 }
 
@@ -121,11 +121,9 @@ impl JournalSplit {
 pub fn split_journal(body: &[u8], filter: &dyn ElementFilter) -> Option<JournalSplit> {
     let mut root: Value = serde_json::from_slice(body).ok()?;
     let people = mentions_in(&root);
-    let business = business_numbers(&root);
     let splitter = Splitter {
         filter,
         people: &people,
-        business: &business,
     };
     let mut split = JournalSplit {
         rest: Value::Null,
@@ -162,13 +160,12 @@ fn change_values(root: &mut Value) -> impl Iterator<Item = &mut Map<String, Valu
 struct Splitter<'a> {
     filter: &'a dyn ElementFilter,
     people: &'a Mentions,
-    business: &'a Business,
 }
 
 impl Splitter<'_> {
     /// The people an element belongs to (one per role group).
-    fn people_of(&self, element: &Map<String, Value>) -> Vec<usize> {
-        let mut people: Vec<usize> = element_groups(element, self.business)
+    fn people_of(&self, element: &Value) -> Vec<usize> {
+        let mut people: Vec<usize> = element_groups(element, &self.people.business)
             .iter()
             .filter_map(|group| group.first())
             .filter_map(|id| self.people.person_of(id))
@@ -207,29 +204,43 @@ impl Splitter<'_> {
                     kept.push(element);
                     continue;
                 };
-                let owners = self.people_of(object);
                 let sent_at = timestamp(object);
+                let owners = self.people_of(&element);
                 if owners.iter().any(|&person| self.takes(person, sent_at)) {
                     taken_people.extend(owners);
-                    split.contact.by_array.entry(name.clone()).or_default().push(element);
+                    split
+                        .contact
+                        .by_array
+                        .entry(name.clone())
+                        .or_default()
+                        .push(element);
                 } else {
                     kept_people.extend(owners);
                     kept.push(element);
                 }
             }
-            split.remaining += kept.len();
+            // What stays and names someone keeps the body (a value-level error names no one).
+            split.remaining += kept
+                .iter()
+                .filter(|element| names_anyone(element, &self.people.business))
+                .count();
             *elements = kept;
         }
         if let Some(Value::Array(contacts)) = value.get_mut("contacts") {
             let mut kept = Vec::with_capacity(contacts.len());
             for entry in std::mem::take(contacts) {
-                let owners = entry.as_object().map(|o| self.people_of(o)).unwrap_or_default();
+                let owners = self.people_of(&entry);
                 let theirs = owners
                     .iter()
                     .any(|p| self.takes(*p, None) && !kept_people.contains(p));
                 if theirs {
                     taken_people.extend(owners);
-                    split.contact.by_array.entry("contacts".into()).or_default().push(entry);
+                    split
+                        .contact
+                        .by_array
+                        .entry("contacts".into())
+                        .or_default()
+                        .push(entry);
                 } else {
                     kept.push(entry);
                 }
@@ -245,9 +256,7 @@ impl Splitter<'_> {
             Value::Array(items) => {
                 let before = items.len();
                 items.retain(|item| {
-                    !item.as_object().is_some_and(|object| {
-                        self.people_of(object).iter().any(|p| people.contains(p))
-                    })
+                    !(item.is_object() && self.people_of(item).iter().any(|p| people.contains(p)))
                 });
                 removed += before - items.len();
                 for item in items {
@@ -267,7 +276,10 @@ impl Splitter<'_> {
                         kind,
                         id: kind.normalise(raw).into_owned(),
                     };
-                    !self.people.person_of(&id).is_some_and(|p| people.contains(&p))
+                    !self
+                        .people
+                        .person_of(&id)
+                        .is_some_and(|p| people.contains(&p))
                 });
                 removed += before - map.len();
                 for child in map.values_mut() {
@@ -296,7 +308,7 @@ pub enum Redaction {
     Unchanged,
     /// Write this back under the same key (other people's elements remain).
     Rewrite(Vec<u8>),
-    /// No element of anyone else remains: delete the object.
+    /// No element naming anyone else remains: delete the object.
     Delete,
     /// Not JSON, and the contact's ids are in its text: it cannot be redacted safely, so it goes.
     DeleteUnreadable,

@@ -16,7 +16,7 @@
 //! no link between two ids.
 
 use super::hashing::{ContactHasher, ContactIdKind};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// One contact id as Meta sent it, normalised ([`ContactIdKind::normalise`]). Raw personal data:
@@ -57,12 +57,39 @@ impl MentionedPerson {
     }
 }
 
+/// The people of a body with the keyed hash of each id, computed once per body: the journal
+/// links and the erased-contact lookup are made of these.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HashedPeople {
+    /// Per person, `(kind, contact hash)` of each id.
+    pub people: Vec<Vec<(ContactIdKind, String)>>,
+}
+
+impl HashedPeople {
+    pub fn of(mentions: &Mentions, hasher: &ContactHasher) -> Self {
+        Self {
+            people: mentions
+                .people
+                .iter()
+                .map(|person| person.hashes(hasher))
+                .collect(),
+        }
+    }
+
+    /// Every `(kind, contact hash)` of every person.
+    pub fn hashes(&self) -> impl Iterator<Item = &(ContactIdKind, String)> {
+        self.people.iter().flatten()
+    }
+}
+
 /// The people of one body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mentions {
     pub people: Vec<MentionedPerson>,
     /// Which person each id belongs to (an index into `people`).
     by_id: HashMap<MentionedId, usize>,
+    /// The business's own numbers in the body (never a person).
+    pub business: Business,
 }
 
 impl Mentions {
@@ -110,47 +137,69 @@ const IDENTITY_CHANGES: &[&str] = &["user_changed_number", "user_changed_user_id
 
 /// The field's kind when `name` is an id field of any role.
 pub fn id_field_kind(name: &str) -> Option<ContactIdKind> {
-    ROLES
-        .iter()
-        .flat_map(|fields| fields.iter())
-        .find(|(field, _)| *field == name)
-        .map(|(_, kind)| *kind)
+    id_field(name).map(|(_, kind)| kind)
 }
 
-/// The people a body mentions: read as JSON when it is JSON, else scanned as text.
+/// `(role, kind)` of an id field.
+fn id_field(name: &str) -> Option<(usize, ContactIdKind)> {
+    ROLES.iter().enumerate().find_map(|(role, fields)| {
+        fields
+            .iter()
+            .find(|(field, _)| *field == name)
+            .map(|(_, kind)| (role, *kind))
+    })
+}
+
+/// The people a body mentions: read as JSON when it is JSON (one pass, no document tree),
+/// else scanned as text.
 pub fn mentions(body: &[u8]) -> Mentions {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(root) => mentions_in(&root),
+    let mut found = Found::default();
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let read = serde::de::DeserializeSeed::deserialize(Walk { found: &mut found }, &mut reader)
+        .and_then(|_| reader.end());
+    match read {
+        Ok(()) => found.into_mentions(),
         Err(_) => mentions_in_text(&String::from_utf8_lossy(body)),
     }
 }
 
 /// The people a JSON document mentions, at any depth and under any field.
 pub fn mentions_in(root: &Value) -> Mentions {
-    let business = business_numbers(root);
-    let mut groups = Vec::new();
-    collect(root, &business, &mut groups);
-    merge(groups)
+    let mut found = Found::default();
+    // Walking a `Value` cannot fail: every shape is accepted.
+    let _ = serde::de::DeserializeSeed::deserialize(Walk { found: &mut found }, root);
+    found.into_mentions()
 }
 
-/// The ids of one element, grouped by role (each group one person), with a system message's
-/// announced ids joined to its sender.
-pub fn element_groups(element: &Map<String, Value>, business: &Business) -> Vec<Vec<MentionedId>> {
-    let mut groups: Vec<Vec<MentionedId>> = ROLES
-        .iter()
-        .map(|fields| role_ids(element, fields, business))
-        .collect();
-    if let Some(system) = identity_change(element) {
-        let announced = role_ids(system, ROLES[OWN_ROLE], business);
-        groups[SENDER_ROLE].extend(announced);
+/// The ids of one element itself (not of what it nests), grouped by role, each group one
+/// person, with a system message's announced ids joined to its sender; the business's number
+/// left out.
+pub fn element_groups(element: &Value, business: &Business) -> Vec<Vec<MentionedId>> {
+    let mut found = Found::default();
+    match serde::de::DeserializeSeed::deserialize(Walk { found: &mut found }, element) {
+        Ok(Walked::Object(object)) => object
+            .groups
+            .into_iter()
+            .map(|group| business.without(group))
+            .filter(|group| !group.is_empty())
+            .collect(),
+        _ => Vec::new(),
     }
-    groups.retain(|group| !group.is_empty());
-    groups
+}
+
+/// True when the value names anyone (at any depth) but the business.
+pub fn names_anyone(value: &Value, business: &Business) -> bool {
+    let mut found = Found::default();
+    let _ = serde::de::DeserializeSeed::deserialize(Walk { found: &mut found }, value);
+    found
+        .groups
+        .into_iter()
+        .any(|group| !business.without(group).is_empty())
 }
 
 /// The business's own numbers in a body: `metadata.display_phone_number` and `phone_number_id`
 /// (a `from` equal to one is the business writing, not a contact).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Business {
     numbers: HashSet<String>,
 }
@@ -159,82 +208,275 @@ impl Business {
     fn is_business(&self, kind: ContactIdKind, id: &str) -> bool {
         kind == ContactIdKind::WaId && self.numbers.contains(id)
     }
+
+    fn without(&self, group: Vec<MentionedId>) -> Vec<MentionedId> {
+        group
+            .into_iter()
+            .filter(|id| !self.is_business(id.kind, &id.id))
+            .collect()
+    }
 }
 
-/// Every `metadata` object's numbers, at any depth.
-pub fn business_numbers(root: &Value) -> Business {
-    let mut business = Business::default();
-    let mut stack = vec![root];
-    while let Some(value) = stack.pop() {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::Object(metadata)) = map.get("metadata") {
-                    for field in ["display_phone_number", "phone_number_id"] {
-                        if let Some(number) = metadata.get(field).and_then(Value::as_str) {
-                            let digits = ContactIdKind::WaId.normalise(number);
-                            if !digits.is_empty() {
-                                business.numbers.insert(digits.into_owned());
-                            }
+/// What a walk found: every role group of every object, and the business's numbers.
+#[derive(Default)]
+struct Found {
+    groups: Vec<Vec<MentionedId>>,
+    business: Business,
+}
+
+impl Found {
+    fn into_mentions(self) -> Mentions {
+        let Found { groups, business } = self;
+        let groups = groups
+            .into_iter()
+            .map(|group| business.without(group))
+            .filter(|group| !group.is_empty())
+            .collect();
+        let mut mentions = merge(groups);
+        mentions.business = business;
+        mentions
+    }
+}
+
+/// A JSON value walked for ids, as its parent sees it.
+enum Walked {
+    /// An object: its own role groups, the ids of its own role, its `type`.
+    Object(WalkedObject),
+    Other,
+}
+
+struct WalkedObject {
+    groups: Vec<Vec<MentionedId>>,
+    own: Vec<MentionedId>,
+    type_name: Option<String>,
+}
+
+/// Walks any JSON value, recording the role groups of every object into `found`.
+struct Walk<'f> {
+    found: &'f mut Found,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Walk<'_> {
+    type Value = Walked;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Walked, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Walk<'_> {
+    type Value = Walked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Walked, A::Error> {
+        let mut roles: [Vec<MentionedId>; 4] = Default::default();
+        let mut type_name = None;
+        let mut announced = None;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key {
+                Key::Id(role, kind) => {
+                    if let Some(raw) = map.next_value_seed(TextSeed)? {
+                        let id = kind.normalise(&raw);
+                        if !id.is_empty() {
+                            roles[role].push(MentionedId {
+                                kind,
+                                id: id.into_owned(),
+                            });
                         }
                     }
                 }
-                stack.extend(map.values());
+                Key::Business => {
+                    if let Some(raw) = map.next_value_seed(TextSeed)? {
+                        let digits = ContactIdKind::WaId.normalise(&raw);
+                        if !digits.is_empty() {
+                            self.found.business.numbers.insert(digits.into_owned());
+                        }
+                    }
+                }
+                Key::Type => type_name = map.next_value_seed(TextSeed)?.map(|t| t.into_owned()),
+                Key::System => {
+                    if let Walked::Object(system) = map.next_value_seed(Walk {
+                        found: &mut *self.found,
+                    })? {
+                        let changes_identity = system
+                            .type_name
+                            .as_deref()
+                            .is_some_and(|t| IDENTITY_CHANGES.contains(&t));
+                        if changes_identity {
+                            announced = Some(system.own);
+                        }
+                    }
+                }
+                Key::Other => {
+                    map.next_value_seed(Walk {
+                        found: &mut *self.found,
+                    })?;
+                }
             }
-            Value::Array(items) => stack.extend(items),
-            _ => {}
         }
+        if let Some(announced) = announced {
+            roles[SENDER_ROLE].extend(announced);
+        }
+        let own = roles[OWN_ROLE].clone();
+        let groups: Vec<Vec<MentionedId>> = roles
+            .into_iter()
+            .filter(|group| !group.is_empty())
+            .collect();
+        self.found.groups.extend(groups.iter().cloned());
+        Ok(Walked::Object(WalkedObject {
+            groups,
+            own,
+            type_name,
+        }))
     }
-    business
-}
 
-fn collect(value: &Value, business: &Business, groups: &mut Vec<Vec<MentionedId>>) {
-    match value {
-        Value::Object(map) => {
-            groups.extend(element_groups(map, business));
-            for child in map.values() {
-                collect(child, business, groups);
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                collect(item, business, groups);
-            }
-        }
-        _ => {}
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Walked, A::Error> {
+        while seq
+            .next_element_seed(Walk {
+                found: &mut *self.found,
+            })?
+            .is_some()
+        {}
+        Ok(Walked::Other)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Walked, E> {
+        Ok(Walked::Other)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Walked, E> {
+        Ok(Walked::Other)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Walked, E> {
+        Ok(Walked::Other)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Walked, E> {
+        Ok(Walked::Other)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Walked, E> {
+        Ok(Walked::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Walked, E> {
+        Ok(Walked::Other)
+    }
+
+    fn visit_none<E>(self) -> Result<Walked, E> {
+        Ok(Walked::Other)
     }
 }
 
-/// The `system` object of a message announcing new ids, if it is one.
-fn identity_change(element: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    let system = element.get("system")?.as_object()?;
-    let kind = system.get("type")?.as_str()?;
-    IDENTITY_CHANGES.contains(&kind).then_some(system)
+/// What an object key means to the walk.
+enum Key {
+    Id(usize, ContactIdKind),
+    /// `display_phone_number`, `phone_number_id`: the business's numbers.
+    Business,
+    Type,
+    System,
+    Other,
 }
 
-fn role_ids(
-    object: &Map<String, Value>,
-    fields: &[(&str, ContactIdKind)],
-    business: &Business,
-) -> Vec<MentionedId> {
-    fields
-        .iter()
-        .filter_map(|(field, kind)| {
-            let raw = object.get(*field)?.as_str()?;
-            mentioned(*kind, raw, business)
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<Key, E> {
+        Ok(match name {
+            "type" => Key::Type,
+            "system" => Key::System,
+            "display_phone_number" | "phone_number_id" => Key::Business,
+            _ => match id_field(name) {
+                Some((role, kind)) => Key::Id(role, kind),
+                None => Key::Other,
+            },
         })
-        .collect()
+    }
 }
 
-/// The id, normalised, unless it is empty, a `wa_id` without digits, or the business's number.
-fn mentioned(kind: ContactIdKind, raw: &str, business: &Business) -> Option<MentionedId> {
-    let id = kind.normalise(raw);
-    if id.is_empty() || business.is_business(kind, &id) {
-        return None;
+/// A string value (borrowed from the body when it has no escapes), anything else skipped.
+struct TextSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for TextSeed {
+    type Value = Option<std::borrow::Cow<'de, str>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
-    Some(MentionedId {
-        kind,
-        id: id.into_owned(),
-    })
+}
+
+impl<'de> serde::de::Visitor<'de> for TextSeed {
+    type Value = Option<std::borrow::Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(std::borrow::Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Some(std::borrow::Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(None)
+    }
 }
 
 /// Joins groups that share an id (union-find), so each person appears once.
@@ -282,7 +524,11 @@ fn merge(groups: Vec<Vec<MentionedId>>) -> Mentions {
         .enumerate()
         .flat_map(|(index, person)| person.ids.iter().map(move |id| (id.clone(), index)))
         .collect();
-    Mentions { people, by_id }
+    Mentions {
+        people,
+        by_id,
+        business: Business::default(),
+    }
 }
 
 /// Ids in text that is not JSON: every `"<id field>"` followed by `:` and a string. The business
@@ -296,16 +542,25 @@ pub fn mentions_in_text(text: &str) -> Mentions {
             .filter(|digits| !digits.is_empty())
             .collect(),
     };
-    let groups = ROLES
-        .iter()
-        .flat_map(|fields| fields.iter())
-        .flat_map(|(field, kind)| {
-            let business = &business;
-            quoted_values(text, field).filter_map(move |raw| mentioned(*kind, raw, business))
-        })
-        .map(|id| vec![id])
-        .collect();
-    merge(groups)
+    let found = Found {
+        groups: ROLES
+            .iter()
+            .flat_map(|fields| fields.iter())
+            .flat_map(|(field, kind)| {
+                quoted_values(text, field).filter_map(move |raw| {
+                    let id = kind.normalise(raw);
+                    (!id.is_empty()).then(|| {
+                        vec![MentionedId {
+                            kind: *kind,
+                            id: id.into_owned(),
+                        }]
+                    })
+                })
+            })
+            .collect(),
+        business,
+    };
+    found.into_mentions()
 }
 
 /// The string values of `"<field>": "<value>"` pairs in `text` (a value ends at the next quote or

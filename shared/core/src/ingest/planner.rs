@@ -3,7 +3,7 @@
 //! Planning is pure: a parsed notification, the time and the retention policy in, records out.
 //! Nothing here knows DynamoDB; the adapter maps a [`Record`] to an item.
 
-use crate::contact::{alias, ContactHasher, ContactIdKind, Mentions, RecordIdKind};
+use crate::contact::{alias, ContactHasher, ContactIdKind, HashedPeople, RecordIdKind};
 use crate::records::{MediaRef, Record, RecordKind};
 use crate::retention::RetentionPolicy;
 use crate::webhook::model::{Contact, Metadata, Notification};
@@ -35,9 +35,9 @@ pub struct PlanContext<'a> {
     pub body_sha256_hex: &'a str,
     /// Days an inbound media id stays downloadable (`MEDIA_DEADLINE_DAYS`).
     pub media_deadline_days: u32,
-    /// Everyone the body mentions, in any field ([`crate::contact::mentions`]): one journal link
-    /// per person.
-    pub mentions: &'a Mentions,
+    /// Everyone the body mentions, in any field ([`crate::contact::mentions`]), hashed: one
+    /// journal link per person.
+    pub people: &'a HashedPeople,
 }
 
 /// Turns every `entry[] x changes[] x value.{messages,statuses,errors}[]` into records.
@@ -156,7 +156,7 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
             waba_id,
             phone_number_id,
         },
-        ctx.mentions,
+        ctx.people,
     );
     plan.records.extend(links);
     plan
@@ -206,10 +206,9 @@ impl JournalItems<'_> {
 /// export find the body from any id of theirs. A link carries one id of each kind in the index
 /// attributes; a person with two ids of one kind (an old and a new number) gets a link per
 /// extra id, each listing all the person's ids in `contact_aliases`.
-pub fn journal_links(items: &JournalItems<'_>, mentions: &Mentions) -> Vec<Record> {
+pub fn journal_links(items: &JournalItems<'_>, people: &HashedPeople) -> Vec<Record> {
     let mut links = Vec::new();
-    for person in &mentions.people {
-        let hashes = person.hashes(items.hasher);
+    for hashes in &people.people {
         let of_kind = |kind: ContactIdKind| -> Vec<&str> {
             hashes
                 .iter()
@@ -224,7 +223,10 @@ pub fn journal_links(items: &JournalItems<'_>, mentions: &Mentions) -> Vec<Recor
         );
         let rows = wa.len().max(user.len()).max(parent.len());
         let aliases: Vec<String> = if rows > 1 {
-            hashes.iter().map(|(kind, hash)| alias(*kind, hash)).collect()
+            hashes
+                .iter()
+                .map(|(kind, hash)| alias(*kind, hash))
+                .collect()
         } else {
             Vec::new()
         };

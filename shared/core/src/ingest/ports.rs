@@ -3,8 +3,8 @@
 use crate::error::PortError;
 use crate::media::MediaJob;
 use crate::records::{ItemKey, MediaStatus, Record};
-use std::collections::HashMap;
 use async_trait::async_trait;
+use std::collections::HashMap;
 
 /// The outcome of writing a journal object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use crate::clock::Clock;
 use crate::contact::{
     mentions, redact_for_erased, ContactHasher, ContactIdKind, ErasedContacts, ErasureMarker,
-    IngestRedaction, Mentions,
+    HashedPeople, IngestRedaction,
 };
 use crate::error::PortError;
 use crate::ingest::{journal_links, IngestPlan, JournalItems, PlanContext};
@@ -225,7 +225,7 @@ impl Ingest {
 
         // 0. Erased contacts: a redelivered (or replayed) body must not bring back the old data
         //    of a contact erased since. Looked up before anything is stored.
-        let mentioned = mentions(body);
+        let mentioned = HashedPeople::of(&mentions(body), &hasher);
         let (stored, mentioned) = match self.erased_among(&hasher, &mentioned).await? {
             None => (Cow::Borrowed(body), mentioned),
             Some(erased_at) => {
@@ -236,7 +236,7 @@ impl Ingest {
                 match redact_for_erased(body, &erased) {
                     IngestRedaction::Unchanged => (Cow::Borrowed(body), mentioned),
                     IngestRedaction::Store(redacted) => {
-                        let mentioned = mentions(&redacted);
+                        let mentioned = HashedPeople::of(&mentions(&redacted), &hasher);
                         (Cow::Owned(redacted), mentioned)
                     }
                     IngestRedaction::Withhold => {
@@ -307,7 +307,7 @@ impl Ingest {
                 journal_key: &journal_key,
                 body_sha256_hex: &body_sha,
                 media_deadline_days: self.media_deadline_days,
-                mentions: &mentioned,
+                people: &mentioned,
             },
         );
         if plan.records.is_empty() {
@@ -370,13 +370,9 @@ impl Ingest {
     async fn erased_among(
         &self,
         hasher: &ContactHasher,
-        mentioned: &Mentions,
+        mentioned: &HashedPeople,
     ) -> Result<Option<HashMap<(ContactIdKind, String), i64>>, IngestError> {
-        let hashes: Vec<(ContactIdKind, String)> = mentioned
-            .people
-            .iter()
-            .flat_map(|person| person.hashes(hasher))
-            .collect();
+        let hashes: Vec<(ContactIdKind, String)> = mentioned.hashes().cloned().collect();
         if hashes.is_empty() {
             return Ok(None);
         }

@@ -92,7 +92,10 @@ impl ObjectSource for MemoryJournal {
 #[derive(Default)]
 pub struct MemoryRecords {
     pub items: Mutex<BTreeMap<ItemKey, StoredItem>>,
+    /// Record writes fail.
     pub fail: AtomicBool,
+    /// Reads of erasure markers fail.
+    pub fail_marker_reads: AtomicBool,
 }
 
 impl MemoryRecords {
@@ -157,7 +160,7 @@ impl RecordStore for MemoryRecords {
         &self,
         keys: &[ItemKey],
     ) -> Result<std::collections::HashMap<String, i64>, PortError> {
-        if self.fail.load(Ordering::SeqCst) {
+        if self.fail_marker_reads.load(Ordering::SeqCst) {
             return Err(unavailable("dynamodb"));
         }
         let items = self.items.lock().map_err(|_| unavailable("dynamodb"))?;

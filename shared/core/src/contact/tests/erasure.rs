@@ -1,5 +1,5 @@
-use crate::contact::*;
 use crate::contact::ContactIdKind;
+use crate::contact::*;
 use serde_json::json;
 use serde_json::Value;
 
@@ -127,7 +127,8 @@ fn a_body_without_the_contact_is_unchanged_and_junk_is_left_alone() {
         Redaction::Unchanged
     );
     // Text that is not JSON but names the contact cannot be redacted safely: it goes.
-    let truncated = format!(r#"{{"entry": [{{"changes": [{{"value": {{"contacts": [{{"wa_id": "{A}""#);
+    let truncated =
+        format!(r#"{{"entry": [{{"changes": [{{"value": {{"contacts": [{{"wa_id": "{A}""#);
     assert_eq!(
         redact(truncated.as_bytes(), &hashes_of(Some(A), None)),
         Redaction::DeleteUnreadable
@@ -338,7 +339,10 @@ fn hasher_of_world() -> ContactHasher {
     ContactHasher::new(key)
 }
 
-async fn deliver(world: &crate::testkit::memory::MemoryIngest, body: &[u8]) -> crate::ingest::IngestReport {
+async fn deliver(
+    world: &crate::testkit::memory::MemoryIngest,
+    body: &[u8],
+) -> crate::ingest::IngestReport {
     let header = crate::webhook::signature::signature_header(b"s", body);
     match world
         .ingest
@@ -457,35 +461,53 @@ async fn bodies_under_other_fields_and_unparsed_bodies_are_linked_and_erased() {
     .into_bytes();
     let report = deliver(&world, &echo).await;
     assert_eq!(report.unhandled_changes, 1);
-    let truncated = format!(r#"{{"entry": [{{"changes": [{{"value": {{"contacts": [{{"wa_id": "{A}", "profile": {{"name": "Alice"#);
+    let truncated = format!(
+        r#"{{"entry": [{{"changes": [{{"value": {{"contacts": [{{"wa_id": "{A}", "profile": {{"name": "Alice"#
+    );
     let report = deliver(&world, truncated.as_bytes()).await;
     assert!(!report.parsed);
     // An account update names no one: a body item puts it on the retention clock.
     let account = br#"{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}]}]}"#;
     deliver(&world, account).await;
     assert_eq!(
-        world.records.count_kind(crate::records::RecordKind::JournalLink),
+        world
+            .records
+            .count_kind(crate::records::RecordKind::JournalLink),
         2
     );
     assert_eq!(
-        world.records.count_kind(crate::records::RecordKind::JournalBody),
+        world
+            .records
+            .count_kind(crate::records::RecordKind::JournalBody),
         1
     );
     for item in world.records.items.lock().unwrap().values() {
-        assert!(item.expires_at.is_some() && item.expiry_slot.is_some(), "{item:?}");
+        assert!(
+            item.expires_at.is_some() && item.expiry_slot.is_some(),
+            "{item:?}"
+        );
     }
 
     let report = eraser_of(&world).erase(&ids(A)).await.unwrap();
     assert_eq!(
-        (report.journal_objects_deleted, report.journal_objects_unreadable, report.journal_links_erased),
+        (
+            report.journal_objects_deleted,
+            report.journal_objects_unreadable,
+            report.journal_links_erased
+        ),
         (2, 1, 2),
         "{report:?}"
     );
     let stored = everything(&world);
-    assert!(!stored.contains(A) && !stored.contains("sent from the app") && !stored.contains("Alice"));
+    assert!(
+        !stored.contains(A) && !stored.contains("sent from the app") && !stored.contains("Alice")
+    );
     assert!(stored.contains("VERIFIED_ACCOUNT"));
     for item in world.records.items.lock().unwrap().values() {
-        assert!(item.expires_at.is_some() && item.expiry_slot.is_some(), "{item:?}");
+        assert!(
+            item.expires_at.is_some() && item.expiry_slot.is_some(),
+            "{item:?}"
+        );
     }
 }
 

@@ -78,7 +78,9 @@ fn a_number_change_joins_the_old_and_new_ids() {
         [OTTO_PREVIOUS_USER, OTTO_USER]
     );
     assert_eq!(
-        person.ids_of(ContactIdKind::ParentUserId).collect::<Vec<_>>(),
+        person
+            .ids_of(ContactIdKind::ParentUserId)
+            .collect::<Vec<_>>(),
         [OTTO_PREVIOUS_PARENT]
     );
 }
@@ -124,9 +126,7 @@ fn text_that_is_not_json_is_scanned_id_by_id() {
     let mentions = mentions(text.as_bytes());
     // No link between two ids is trusted from a truncated body: each id is its own person.
     assert_eq!(mentions.people.len(), 2);
-    assert!(mentions
-        .person_of(&id(ContactIdKind::WaId, ZEPH))
-        .is_some());
+    assert!(mentions.person_of(&id(ContactIdKind::WaId, ZEPH)).is_some());
     assert!(mentions
         .person_of(&id(ContactIdKind::UserId, ZEPH_USER))
         .is_some());
@@ -142,10 +142,7 @@ fn wa_ids_are_compared_by_their_digits() {
         json!({"contacts": [{"wa_id": "+49 157 92847163"}], "messages": [{"from": ZEPH, "id": "wamid.A"}]}),
     ));
     assert_eq!(mentions.people.len(), 1);
-    assert_eq!(
-        mentions.people[0].ids,
-        vec![id(ContactIdKind::WaId, ZEPH)]
-    );
+    assert_eq!(mentions.people[0].ids, vec![id(ContactIdKind::WaId, ZEPH)]);
 }
 
 #[test]

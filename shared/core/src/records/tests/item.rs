@@ -169,7 +169,8 @@ fn tombstones_and_expiry() {
     assert!(tombstone.is_tombstone() && !tombstone.is_live(0));
     assert_eq!(
         serde_json::to_value(&tombstone).unwrap(),
-        json!({"pk": "w", "sk": "message", "kind": "erased", "erased_at": 50, "expires_at": 60})
+        json!({"pk": "w", "sk": "message", "kind": "erased", "erased_at": 50, "expires_at": 60,
+               "expiry_slot": format!("0#{}", ItemKey::message("w").shard(crate::retention::EXPIRY_SHARDS))})
     );
     let item = full();
     assert!(item.is_live(7_199));
