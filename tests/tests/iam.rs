@@ -460,6 +460,261 @@ fn dynamodb_requests_name_the_index_and_the_leading_key() -> TestResult {
     Ok(())
 }
 
+fn classify_ddb(
+    resources: &StackResources,
+    operation: &str,
+    body: serde_json::Value,
+) -> Result<wavault_tests::iam::requests::Classified, wavault_tests::iam::requests::Unclassified> {
+    let body = body.to_string();
+    let target = format!("DynamoDB_20120810.{operation}");
+    let lookup = |name: &str| (name == "x-amz-target").then(|| target.clone());
+    let request = HttpRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        header: &lookup,
+        body: body.as_bytes(),
+    };
+    classify("dynamodb", &request, resources, &|_| None)
+}
+
+/// A BatchGetItem of `keys` (partition key values, sort key `contact`) as the webhook sends it, with `projection`
+/// (placeholders for pk, sk, erased_at) or none.
+fn batch_get(table: &str, keys: &[&str], projection: Option<&str>) -> serde_json::Value {
+    let keys: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|pk| json!({"pk": {"S": pk}, "sk": {"S": "contact"}}))
+        .collect();
+    let mut read = json!({"Keys": keys, "ConsistentRead": true});
+    if let Some(projection) = projection {
+        read["ProjectionExpression"] = json!(projection);
+        read["ExpressionAttributeNames"] =
+            json!({"#pk": "pk", "#sk": "sk", "#erased_at": "erased_at", "#b": "body"});
+    }
+    json!({"RequestItems": {table: read}})
+}
+
+#[test]
+fn dynamodb_batch_get_is_one_check_per_key_with_its_leading_key_and_projection() -> TestResult {
+    let mut resources = StackResources::default();
+    resources.tables.insert("t".into(), "pk".into());
+    resources
+        .table_keys
+        .insert("t".into(), LOCAL_KMS_KEY_ARN.to_owned());
+    let table = "arn:aws:dynamodb:us-east-1:123456789012:table/t";
+    let got = classify_ddb(
+        &resources,
+        "BatchGetItem",
+        batch_get("t", &["erased.a", "erased.b"], Some("#pk, #sk,#erased_at")),
+    )?;
+    assert_eq!(got.operation, "BatchGetItem");
+    let items: Vec<_> = got
+        .checks
+        .iter()
+        .filter(|c| c.action == "dynamodb:BatchGetItem")
+        .collect();
+    assert_eq!(items.len(), 2, "one check per key: {:?}", got.checks);
+    for (check, pk) in items.iter().zip(["erased.a", "erased.b"]) {
+        assert_eq!(check.resource, table);
+        assert_eq!(
+            check.context.get("dynamodb:LeadingKeys"),
+            Some(&json!([pk]))
+        );
+        assert_eq!(
+            check.context.get("dynamodb:Select"),
+            Some(&json!("SPECIFIC_ATTRIBUTES"))
+        );
+        assert_eq!(
+            check.context.get("dynamodb:Attributes"),
+            Some(&json!(["erased_at", "pk", "sk"]))
+        );
+    }
+    // The table's key, once per table, as for GetItem.
+    let kms: Vec<_> = got
+        .checks
+        .iter()
+        .filter(|c| c.action == "kms:Decrypt")
+        .collect();
+    assert_eq!(kms.len(), 1, "{:?}", got.checks);
+    assert_eq!(kms[0].resource, LOCAL_KMS_KEY_ARN);
+    assert_eq!(kms[0].why, "KMS for DynamoDB BatchGetItem");
+    assert_eq!(
+        kms[0]
+            .context
+            .get("kms:EncryptionContext:aws:dynamodb:tableName"),
+        Some(&json!("t"))
+    );
+
+    // A table named by its ARN is the same table; a read without projection asks for every attribute.
+    let all = classify_ddb(
+        &resources,
+        "BatchGetItem",
+        batch_get(table, &["erased.a"], None),
+    )?;
+    assert_eq!(all.checks[0].resource, table);
+    assert_eq!(
+        all.checks[0].context.get("dynamodb:LeadingKeys"),
+        Some(&json!(["erased.a"]))
+    );
+    assert_eq!(
+        all.checks[0].context.get("dynamodb:Select"),
+        Some(&json!("ALL_ATTRIBUTES"))
+    );
+    assert_eq!(all.checks[0].context.get("dynamodb:Attributes"), None);
+    assert_eq!(all.checks.len(), 2, "{:?}", all.checks);
+
+    // Document paths count by their top-level attribute; the legacy AttributesToGet is a projection too.
+    let get = classify_ddb(
+        &resources,
+        "GetItem",
+        json!({"TableName": "t", "Key": {"pk": {"S": "x"}, "sk": {"S": "y"}},
+               "ProjectionExpression": "#m.status, kind[0]", "ExpressionAttributeNames": {"#m": "media"}}),
+    )?;
+    assert_eq!(
+        get.checks[0].context.get("dynamodb:Attributes"),
+        Some(&json!(["kind", "media"]))
+    );
+    let legacy = classify_ddb(
+        &resources,
+        "BatchGetItem",
+        json!({"RequestItems": {"t": {"Keys": [{"pk": {"S": "x"}, "sk": {"S": "y"}}], "AttributesToGet": ["pk"]}}}),
+    )?;
+    assert_eq!(
+        legacy.checks[0].context.get("dynamodb:Select"),
+        Some(&json!("SPECIFIC_ATTRIBUTES"))
+    );
+
+    assert!(
+        classify_ddb(
+            &resources,
+            "BatchGetItem",
+            batch_get("t", &["erased.a"], Some("#nope"))
+        )
+        .is_err(),
+        "a placeholder without a name is refused"
+    );
+    assert!(
+        classify_ddb(&resources, "BatchGetItem", json!({"RequestItems": {}})).is_err(),
+        "a batch naming no key is refused"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_webhook_reads_only_erasure_markers_and_only_their_key_and_erased_at() -> TestResult {
+    let policies = report_policies()?;
+    let mut resources = StackResources::default();
+    resources
+        .tables
+        .insert("nominal-report".into(), "pk".into());
+    resources
+        .table_keys
+        .insert("nominal-report".into(), LOCAL_KMS_KEY_ARN.to_owned());
+    let outcome = |principal: Principal, keys: &[&str], projection: Option<&str>| {
+        classify_ddb(
+            &resources,
+            "BatchGetItem",
+            batch_get("nominal-report", keys, projection),
+        )
+        .map(|classified| {
+            classified
+                .checks
+                .iter()
+                .map(|c| evaluate_check(&policies, principal, c))
+                .collect::<Vec<_>>()
+        })
+    };
+    let markers = Some("#pk, #sk, #erased_at");
+    let read = outcome(Principal::Webhook, &["erased.a", "erased.b"], markers)?;
+    assert!(read.iter().all(|c| c.allowed), "{read:?}");
+    assert_eq!(
+        read[0].grants,
+        vec!["ErasureMarkersRead dynamodb:BatchGetItem !GetAtt RecordsTable.Arn"]
+    );
+    // A projection of fewer attributes is fine.
+    let fewer = outcome(Principal::Webhook, &["erased.a"], Some("#erased_at"))?;
+    assert!(fewer.iter().all(|c| c.allowed), "{fewer:?}");
+
+    let denied = |checks: &[CheckRecord]| {
+        checks
+            .iter()
+            .filter(|c| !c.allowed)
+            .map(|c| c.action.clone())
+            .collect::<Vec<_>>()
+    };
+    // Any other item (a message record, the sweep checkpoint), even beside a marker.
+    let mixed = outcome(
+        Principal::Webhook,
+        &["erased.a", "msg.0123", "sweep.retention"],
+        markers,
+    )?;
+    assert_eq!(
+        denied(&mixed),
+        vec!["dynamodb:BatchGetItem", "dynamodb:BatchGetItem"],
+        "{mixed:?}"
+    );
+    // Every attribute (no projection), or one beyond the key and erased_at.
+    let everything = outcome(Principal::Webhook, &["erased.a"], None)?;
+    assert_eq!(denied(&everything), vec!["dynamodb:BatchGetItem"]);
+    let more = outcome(
+        Principal::Webhook,
+        &["erased.a"],
+        Some("#pk, #sk, #erased_at, #b"),
+    )?;
+    assert_eq!(denied(&more), vec!["dynamodb:BatchGetItem"]);
+    // No other principal reads markers this way.
+    for principal in [
+        Principal::MediaFetcher,
+        Principal::TtlExpirer,
+        Principal::Operator,
+    ] {
+        let other = outcome(principal, &["erased.a"], markers)?;
+        assert_eq!(
+            denied(&other),
+            vec!["dynamodb:BatchGetItem"],
+            "{principal}: {other:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_projection_condition_on_an_action_the_gateway_does_not_model_is_refused() -> TestResult {
+    let template = |action: &str| {
+        Template::parse(
+            &format!(
+                r#"
+Resources:
+  ContactDataOperatorPolicy:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Projected
+            Effect: Allow
+            Action: {action}
+            Resource: "*"
+            Condition:
+              ForAllValues:StringEquals:
+                dynamodb:attributes: [pk, sk]
+"#
+            ),
+            "test template",
+        )
+    };
+    assert!(StackPolicies::from_template(&template("dynamodb:BatchGetItem")?).is_ok());
+    let refused = StackPolicies::from_template(&template("dynamodb:PutItem")?)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        refused.contains("Projected") && refused.contains("dynamodb:attributes"),
+        "{refused}"
+    );
+    Ok(())
+}
+
 fn record(principal: Principal, checks: Vec<CheckRecord>, answer: &str) -> CallRecord {
     CallRecord {
         principal,

@@ -271,6 +271,16 @@ fn atomic_grants(
         .iter()
         .filter_map(scalar_string)
         .collect();
+    if let Some(key) = unmodelled_projection_key(statement, &actions) {
+        return Err(template_error(
+            template,
+            format!(
+                "{source} statement {sid}: its Condition uses {key}, which the IAM gateway puts in the request \
+                 context of dynamodb:GetItem and dynamodb:BatchGetItem only (tests/src/iam/requests.rs): on any \
+                 other action it would not be checked"
+            ),
+        ));
+    }
     let resources = as_list(statement.get("Resource"));
     let raw_resources = as_list(raw_statement.get("Resource"));
     let mut grants = Vec::new();
@@ -317,6 +327,29 @@ fn atomic_grants(
         }
     }
     Ok(grants)
+}
+
+/// The actions whose request context carries `dynamodb:Attributes` and `dynamodb:Select` in the gateway.
+const PROJECTION_MODELLED_FOR: [&str; 2] = ["dynamodb:GetItem", "dynamodb:BatchGetItem"];
+
+/// A projection condition key (`dynamodb:Attributes`, `dynamodb:Select`) in `statement`'s Condition while one of
+/// `actions` is not an action the gateway models it for (condition keys are case-insensitive).
+fn unmodelled_projection_key(statement: &Value, actions: &[String]) -> Option<String> {
+    let conditions = statement.get("Condition")?.as_object()?;
+    let key = conditions
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|by_key| by_key.keys())
+        .find(|k| {
+            k.eq_ignore_ascii_case("dynamodb:Attributes")
+                || k.eq_ignore_ascii_case("dynamodb:Select")
+        })?;
+    let all_modelled = actions.iter().all(|action| {
+        PROJECTION_MODELLED_FOR
+            .iter()
+            .any(|modelled| action.eq_ignore_ascii_case(modelled))
+    });
+    (!all_modelled).then(|| key.clone())
 }
 
 fn parse_policy(template: &Template, source: &str, document: &Value) -> Result<IAMPolicy> {

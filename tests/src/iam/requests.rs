@@ -33,6 +33,21 @@
 //!   `kms:Decrypt` as the caller (cached table key, re-checked after 5 idle minutes; "How Amazon DynamoDB uses
 //!   AWS KMS"), via `dynamodb.<region>.amazonaws.com` with the context `aws:dynamodb:tableName` and
 //!   `aws:dynamodb:subscriberId`; the check asks it on every data-plane call, stream reads included.
+//! - DynamoDB batches: BatchWriteItem and BatchGetItem are authorized as `dynamodb:BatchWriteItem` /
+//!   `dynamodb:BatchGetItem` on each table of `RequestItems` (a table name or ARN), with the item context of each
+//!   key (API permissions reference; the Service Authorization Reference lists `dynamodb:LeadingKeys` for both):
+//!   here one check per requested key, which under `ForAllValues` is the same as one check over all their
+//!   partition keys.
+//! - DynamoDB reads' projection (Developer Guide, "Using IAM policy conditions for fine-grained access control";
+//!   the Service Authorization Reference lists `dynamodb:Attributes` and `dynamodb:Select` for GetItem and
+//!   BatchGetItem): `dynamodb:Attributes` is the top-level attribute names the read asks for
+//!   (`ProjectionExpression`, placeholders resolved through `ExpressionAttributeNames`, or the legacy
+//!   `AttributesToGet`); `dynamodb:Select` "always has a value (ALL_ATTRIBUTES, unless otherwise specified)":
+//!   `SPECIFIC_ATTRIBUTES` with a projection, `ALL_ATTRIBUTES` without (then there is no `dynamodb:Attributes`).
+//!   Modelled for GetItem and BatchGetItem only: Query, Scan and the writes put other names in
+//!   `dynamodb:Attributes` (key conditions, filters, items), so the policies refuse a grant that conditions on
+//!   these keys for any other action ([`crate::iam::policies`]), rather than evaluate it against a context that
+//!   lacks them (where `ForAllValues` would hold).
 
 use std::collections::BTreeMap;
 
@@ -450,6 +465,61 @@ fn table_arn(table: &str) -> String {
     format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
 }
 
+/// A table as a request names it (its name, or its ARN, which the item and batch calls accept too): (name, ARN).
+fn table_ref(table: &str) -> (String, String) {
+    match table.split_once(":table/") {
+        Some((_, name)) if table.starts_with("arn:") => (
+            name.split('/').next().unwrap_or_default().to_owned(),
+            table.to_owned(),
+        ),
+        _ => (table.to_owned(), table_arn(table)),
+    }
+}
+
+/// `dynamodb:Select` and `dynamodb:Attributes` of a read: a GetItem request, or one table's `KeysAndAttributes`
+/// in a BatchGetItem (see the module documentation).
+fn read_projection(read: &Value, operation: &str) -> Result<BTreeMap<String, Value>, Unclassified> {
+    let mut attributes: Vec<String> = Vec::new();
+    if let Some(expression) = read.get("ProjectionExpression").and_then(Value::as_str) {
+        let names = read.get("ExpressionAttributeNames");
+        for path in expression.split(',') {
+            // The top-level attribute of a document path (`a.b[0]`): names with `.` or `[` are placeholders.
+            let top = path.trim().split(['.', '[']).next().unwrap_or_default();
+            let name = if top.starts_with('#') {
+                names
+                    .and_then(|n| n.get(top))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        Unclassified(format!(
+                            "DynamoDB {operation}: ProjectionExpression placeholder {top} has no ExpressionAttributeNames entry"
+                        ))
+                    })?
+                    .to_owned()
+            } else {
+                top.to_owned()
+            };
+            if name.is_empty() {
+                return Err(Unclassified(format!(
+                    "DynamoDB {operation}: ProjectionExpression {expression:?} names an empty attribute"
+                )));
+            }
+            attributes.push(name);
+        }
+    } else if let Some(list) = read.get("AttributesToGet").and_then(Value::as_array) {
+        attributes.extend(list.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    attributes.sort();
+    attributes.dedup();
+    let mut context = BTreeMap::new();
+    if attributes.is_empty() {
+        context.insert("dynamodb:Select".to_owned(), json!("ALL_ATTRIBUTES"));
+    } else {
+        context.insert("dynamodb:Select".to_owned(), json!("SPECIFIC_ATTRIBUTES"));
+        context.insert("dynamodb:Attributes".to_owned(), json!(attributes));
+    }
+    Ok(context)
+}
+
 fn leading_key(item_key: &Value, hash_key: &str) -> Option<String> {
     let attribute = item_key.get(hash_key)?;
     attribute
@@ -469,14 +539,15 @@ fn classify_dynamodb(
     let body = json_body(request)?;
     let mut checks = Vec::new();
     let item_check = |action: &str, table: &str, key: Option<&Value>, why: &str| {
+        let (name, arn) = table_ref(table);
         let mut context = base_context();
-        let hash_key = resources.tables.get(table).map(String::as_str);
+        let hash_key = resources.tables.get(&name).map(String::as_str);
         if let (Some(key), Some(hash_key)) = (key, hash_key) {
             if let Some(value) = leading_key(key, hash_key) {
                 context.insert("dynamodb:LeadingKeys".to_owned(), json!([value]));
             }
         }
-        check(action, table_arn(table), context, why.to_owned())
+        check(action, arn, context, why.to_owned())
     };
     let table_name = || {
         body.get("TableName")
@@ -528,7 +599,18 @@ fn classify_dynamodb(
         });
     }
     match operation.as_str() {
-        "GetItem" | "DeleteItem" | "UpdateItem" => {
+        "GetItem" => {
+            let table = table_name()?;
+            let mut get = item_check(
+                "dynamodb:GetItem",
+                &table,
+                body.get("Key"),
+                "DynamoDB GetItem",
+            );
+            get.context.extend(read_projection(&body, &operation)?);
+            checks.push(get);
+        }
+        "DeleteItem" | "UpdateItem" => {
             let table = table_name()?;
             checks.push(item_check(
                 &format!("dynamodb:{operation}"),
@@ -548,9 +630,10 @@ fn classify_dynamodb(
         }
         "Query" | "Scan" => {
             let table = table_name()?;
+            let (_, arn) = table_ref(&table);
             let resource = match body.get("IndexName").and_then(Value::as_str) {
-                Some(index) => format!("{}/index/{index}", table_arn(&table)),
-                None => table_arn(&table),
+                Some(index) => format!("{arn}/index/{index}"),
+                None => arn,
             };
             checks.push(check(
                 &format!("dynamodb:{operation}"),
@@ -563,7 +646,7 @@ fn classify_dynamodb(
             let table = table_name()?;
             checks.push(check(
                 &format!("dynamodb:{operation}"),
-                table_arn(&table),
+                table_ref(&table).1,
                 base_context(),
                 format!("DynamoDB {operation}"),
             ));
@@ -622,6 +705,35 @@ fn classify_dynamodb(
                         ));
                     }
                 }
+            }
+        }
+        "BatchGetItem" => {
+            let requests = body
+                .get("RequestItems")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (table, read) in requests {
+                let projection = read_projection(&read, &operation)?;
+                for key in read
+                    .get("Keys")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    let mut get = item_check(
+                        "dynamodb:BatchGetItem",
+                        &table,
+                        Some(&key),
+                        "DynamoDB BatchGetItem",
+                    );
+                    get.context.extend(projection.clone());
+                    checks.push(get);
+                }
+            }
+            if checks.is_empty() {
+                // DynamoDB rejects it (ValidationException); a call with nothing to check is not let through.
+                return Err(Unclassified("DynamoDB BatchGetItem without keys".into()));
             }
         }
         other => {
