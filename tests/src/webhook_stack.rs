@@ -200,10 +200,11 @@ impl WebhookStack {
         .map_err(|e| aws_error("PutItem (sweep checkpoint)", e))
     }
 
-    /// The message, status and error items (without the journal links kept for erasure).
+    /// The message, status and error items (without the journal links and body items kept for
+    /// erasure and retention).
     pub async fn records(&self) -> Result<Vec<HashMap<String, AttributeValue>>> {
         let mut items = self.items().await?;
-        items.retain(|item| s(item, "kind") != Some("journal-link"));
+        items.retain(|item| !matches!(s(item, "kind"), Some("journal-link" | "journal-body")));
         Ok(items)
     }
 

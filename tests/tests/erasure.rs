@@ -421,7 +421,15 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
     ] {
         assert_eq!(count(&again, name), 0, "{name}: {again}");
     }
-    assert_eq!(m.webhook.items().await?, items_after);
+    // Nothing changed but the markers, which a second erasure renews.
+    let without_markers = |items: Vec<Item>| -> Vec<Item> {
+        items
+            .into_iter()
+            .filter(|i| s(i, "kind") != Some("erased-contact"))
+            .collect()
+    };
+    let items_after = without_markers(items_after);
+    assert_eq!(without_markers(m.webhook.items().await?), items_after);
 
     // Meta redelivers A's old webhooks: the webhook finds A's erasure markers and stores
     // nothing of A (the A-only body not at all), no media job is sent.
@@ -435,7 +443,11 @@ async fn erasing_one_contact_leaves_the_other_intact_and_export_round_trips() ->
         assert_eq!(s(&tombstone, "kind"), Some("erased"));
         assert_eq!(tombstone.len(), 6);
     }
-    assert_eq!(m.webhook.items().await?, items_after, "no item written");
+    assert_eq!(
+        without_markers(m.webhook.items().await?),
+        items_after,
+        "no item written"
+    );
     assert!(m.webhook.drain_jobs().await?.is_empty(), "no media job");
     assert_eq!(
         m.webhook

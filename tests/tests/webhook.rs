@@ -270,7 +270,7 @@ async fn unparseable_and_unknown_shapes_are_journaled_and_acknowledged() -> Test
 }
 
 #[tokio::test]
-async fn a_dynamodb_failure_answers_500_after_journaling() -> TestResult {
+async fn a_dynamodb_failure_answers_500_and_stores_nothing() -> TestResult {
     let _moto = MOTO.read().await;
     let moto = MotoServer::shared()?;
     let w = WebhookStack::start(
@@ -288,11 +288,9 @@ async fn a_dynamodb_failure_answers_500_after_journaling() -> TestResult {
         !answer.body.contains("no-such-table") && !answer.body.contains("ResourceNotFound"),
         "internals not echoed"
     );
-    assert_eq!(
-        w.keys("journal/").await?.len(),
-        1,
-        "journaled before records"
-    );
+    // Whether the body holds an erased contact's old data is read from the table before anything
+    // is stored (the erasure markers): with the table out of reach nothing is, and Meta redelivers.
+    assert!(w.keys("journal/").await?.is_empty(), "nothing journaled");
     assert!(w.drain_jobs().await?.is_empty());
     Ok(())
 }
