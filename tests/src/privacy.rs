@@ -355,3 +355,535 @@ mod tests {
             .any(|(what, n)| *what == "phone number" && n == "15551234567"));
     }
 }
+
+// Content scans (the erasure scan, tests/tests/erasure_scan.rs): not only keys and metadata but every attribute of
+// every item and every byte of every object version, for a check that nothing of an erased person is left anywhere.
+
+/// One item of the records table, every attribute.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Every item of the records table with every attribute, whatever its kind (one consistent Scan, every page).
+pub async fn every_item(stack: &LocalStack, sdk: &SdkConfig) -> Result<Vec<Item>> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = dynamodb
+            .scan()
+            .table_name(&stack.table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| aws("Scan", e))?;
+        items.extend(page.items().iter().cloned());
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// Every attribute of every item as (place, text): lists, maps and sets spelled out to their leaves, binary values
+/// as (lossy) text, and a string holding JSON (a record's `raw`) in its decoded form too, so an id Meta sent
+/// escaped (`\/`, `\u00..`) is found as well. A place names the item by its position and `kind`, never its content.
+pub fn item_contents(items: &[Item]) -> Vec<(String, String)> {
+    let mut places = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let kind = match item.get("kind") {
+            Some(AttributeValue::S(kind)) => kind.as_str(),
+            _ => "?",
+        };
+        let mut names: Vec<&String> = item.keys().collect();
+        names.sort();
+        for name in names {
+            let place = format!("dynamodb item {index} (kind {kind}) attribute {name}");
+            let text = attribute_contents(&item[name]);
+            if let Some(decoded) = decoded_json(text.as_bytes()) {
+                places.push((format!("{place}, JSON decoded"), decoded));
+            }
+            places.push((place, text));
+        }
+    }
+    places
+}
+
+/// The whole value of an attribute as text, nested values included (map entries as `name=value`).
+fn attribute_contents(value: &AttributeValue) -> String {
+    match value {
+        AttributeValue::S(s) => s.clone(),
+        AttributeValue::N(n) => n.clone(),
+        AttributeValue::B(b) => String::from_utf8_lossy(b.as_ref()).into_owned(),
+        AttributeValue::Bool(b) => b.to_string(),
+        AttributeValue::Null(_) => "null".to_owned(),
+        AttributeValue::Ss(items) | AttributeValue::Ns(items) => items.join("\n"),
+        AttributeValue::Bs(items) => items
+            .iter()
+            .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        AttributeValue::L(items) => items
+            .iter()
+            .map(attribute_contents)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        AttributeValue::M(map) => {
+            let mut entries: Vec<String> = map
+                .iter()
+                .map(|(name, value)| format!("{name}={}", attribute_contents(value)))
+                .collect();
+            entries.sort();
+            entries.join("\n")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// The binary values of an item (`B`, `Bs`, nested too).
+fn attribute_bytes<'a>(value: &'a AttributeValue, out: &mut Vec<&'a [u8]>) {
+    match value {
+        AttributeValue::B(b) => out.push(b.as_ref()),
+        AttributeValue::Bs(items) => out.extend(items.iter().map(|b| b.as_ref())),
+        AttributeValue::L(items) => items.iter().for_each(|v| attribute_bytes(v, out)),
+        AttributeValue::M(map) => map.values().for_each(|v| attribute_bytes(v, out)),
+        _ => {}
+    }
+}
+
+/// JSON text (an object or array) re-serialised: escapes undone, one canonical spelling.
+fn decoded_json(text: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(text).ok()?;
+    (value.is_object() || value.is_array())
+        .then(|| serde_json::to_string(&value).ok())
+        .flatten()
+}
+
+/// One version of an object of the archive bucket (or a delete marker), read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    pub key: String,
+    /// As listed (`None` or `"null"` when the bucket is not versioned).
+    pub version_id: Option<String>,
+    pub is_latest: bool,
+    /// A delete marker: no body, no metadata.
+    pub delete_marker: bool,
+    /// User metadata, sorted by name.
+    pub metadata: Vec<(String, String)>,
+    /// Headers a writer could put a name or an id in (`content-type`, `content-disposition`, ...).
+    pub headers: Vec<(&'static str, String)>,
+    /// Tags, as (key, value).
+    pub tags: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Every version and delete marker in the archive bucket (ListObjectVersions, every page), each version read by
+/// GetObject with its version id (body, user metadata and headers from that answer) and GetObjectTagging.
+pub async fn every_object_version(
+    stack: &LocalStack,
+    sdk: &SdkConfig,
+) -> Result<Vec<ObjectVersion>> {
+    let s3 = crate::aws::s3_client(sdk);
+    let mut versions = Vec::new();
+    let mut key_marker: Option<String> = None;
+    let mut version_marker: Option<String> = None;
+    loop {
+        let page = s3
+            .list_object_versions()
+            .bucket(&stack.bucket)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .send()
+            .await
+            .map_err(|e| aws("ListObjectVersions", e))?;
+        for listed in page.versions() {
+            let Some(key) = listed.key() else {
+                continue;
+            };
+            let version_id = listed.version_id().map(str::to_owned);
+            // A bucket without versioning lists every object as version "null"; asking for it by that id is
+            // asking for the object.
+            let by_id = version_id.clone().filter(|v| v != "null");
+            let object = s3
+                .get_object()
+                .bucket(&stack.bucket)
+                .key(key)
+                .set_version_id(by_id.clone())
+                .send()
+                .await
+                .map_err(|e| aws("GetObject", e))?;
+            let mut metadata: Vec<(String, String)> = object
+                .metadata()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            metadata.sort();
+            let headers = [
+                ("content-type", object.content_type()),
+                ("content-disposition", object.content_disposition()),
+                ("content-encoding", object.content_encoding()),
+                ("content-language", object.content_language()),
+                ("cache-control", object.cache_control()),
+                (
+                    "website-redirect-location",
+                    object.website_redirect_location(),
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| (name, v.to_owned())))
+            .collect();
+            let body = object
+                .body
+                .collect()
+                .await
+                .map_err(|e| Error::Aws {
+                    operation: "GetObject (body)",
+                    message: e.to_string(),
+                })?
+                .into_bytes()
+                .to_vec();
+            let tagging = s3
+                .get_object_tagging()
+                .bucket(&stack.bucket)
+                .key(key)
+                .set_version_id(by_id)
+                .send()
+                .await
+                .map_err(|e| aws("GetObjectTagging", e))?;
+            let tags = tagging
+                .tag_set()
+                .iter()
+                .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
+                .collect();
+            versions.push(ObjectVersion {
+                key: key.to_owned(),
+                version_id,
+                is_latest: listed.is_latest() == Some(true),
+                delete_marker: false,
+                metadata,
+                headers,
+                tags,
+                body,
+            });
+        }
+        for marker in page.delete_markers() {
+            if let Some(key) = marker.key() {
+                versions.push(ObjectVersion {
+                    key: key.to_owned(),
+                    version_id: marker.version_id().map(str::to_owned),
+                    is_latest: marker.is_latest() == Some(true),
+                    delete_marker: true,
+                    metadata: Vec::new(),
+                    headers: Vec::new(),
+                    tags: Vec::new(),
+                    body: Vec::new(),
+                });
+            }
+        }
+        if page.is_truncated() != Some(true) {
+            return Ok(versions);
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+/// Everything of every version as (place, text): the key, each metadata entry, header and tag, and the body as
+/// (lossy) text, a JSON body in its decoded form too.
+pub fn object_contents(versions: &[ObjectVersion]) -> Vec<(String, String)> {
+    let mut places = Vec::new();
+    for version in versions {
+        let at = format!(
+            "s3 {}{} version {}",
+            version.key,
+            if version.delete_marker {
+                " (delete marker)"
+            } else {
+                ""
+            },
+            version.version_id.as_deref().unwrap_or("-")
+        );
+        places.push((format!("{at} key"), version.key.clone()));
+        for (name, value) in &version.metadata {
+            places.push((format!("{at} metadata {name}"), format!("{name}={value}")));
+        }
+        for (name, value) in &version.headers {
+            places.push((format!("{at} header {name}"), value.clone()));
+        }
+        for (name, value) in &version.tags {
+            places.push((format!("{at} tag {name}"), format!("{name}={value}")));
+        }
+        if let Some(decoded) = decoded_json(&version.body) {
+            places.push((format!("{at} body, JSON decoded"), decoded));
+        }
+        places.push((
+            format!("{at} body"),
+            String::from_utf8_lossy(&version.body).into_owned(),
+        ));
+    }
+    places
+}
+
+/// The places (object version bodies, binary attributes of items) holding `needle` (a media file's bytes).
+pub fn bytes_found(items: &[Item], versions: &[ObjectVersion], needle: &[u8]) -> Vec<String> {
+    let holds = |haystack: &[u8]| {
+        !needle.is_empty()
+            && haystack
+                .windows(needle.len())
+                .any(|window| window == needle)
+    };
+    let mut places = Vec::new();
+    for version in versions.iter().filter(|v| holds(&v.body)) {
+        places.push(format!(
+            "s3 {} version {} body",
+            version.key,
+            version.version_id.as_deref().unwrap_or("-")
+        ));
+    }
+    for (index, item) in items.iter().enumerate() {
+        let mut binary = Vec::new();
+        item.values().for_each(|v| attribute_bytes(v, &mut binary));
+        if binary.into_iter().any(holds) {
+            places.push(format!("dynamodb item {index} binary attribute"));
+        }
+    }
+    places
+}
+
+/// The items that are one contact's, by (`pk`, `sk`): those naming one of the contact's keyed `hashes` in any
+/// attribute (a contact hash, a link's `<kind>:<hash>` alias, nested values included) and those under one of
+/// `partitions` (the record keys of the contact's wamids).
+pub fn items_of(
+    items: &[Item],
+    hashes: &[String],
+    partitions: &[String],
+) -> std::collections::BTreeMap<(String, String), Item> {
+    fn names(value: &AttributeValue, hashes: &[String]) -> bool {
+        let is_hash = |text: &str| {
+            hashes
+                .iter()
+                .any(|h| text == h || text.rsplit_once(':').is_some_and(|(_, tail)| tail == h))
+        };
+        match value {
+            AttributeValue::S(s) => is_hash(s),
+            AttributeValue::Ss(items) => items.iter().any(|s| is_hash(s)),
+            AttributeValue::L(items) => items.iter().any(|v| names(v, hashes)),
+            AttributeValue::M(map) => map.values().any(|v| names(v, hashes)),
+            _ => false,
+        }
+    }
+    let text = |item: &Item, name: &str| match item.get(name) {
+        Some(AttributeValue::S(s)) => s.clone(),
+        _ => String::new(),
+    };
+    items
+        .iter()
+        .filter(|item| {
+            partitions.contains(&text(item, "pk")) || item.values().any(|v| names(v, hashes))
+        })
+        .map(|item| ((text(item, "pk"), text(item, "sk")), item.clone()))
+        .collect()
+}
+
+/// A person's elements of one webhook body: each object of an array under an `entry[].changes[].value` (any field:
+/// `contacts`, `messages`, `statuses`, `message_echoes`, ...) in which some string, at any depth, is one of the
+/// person's ids or wamids, keyed `entry <e> change <c> <array>`. `None`: the body is not JSON.
+pub fn elements_of(
+    body: &[u8],
+    person: &Person,
+) -> Option<std::collections::BTreeMap<String, Vec<serde_json::Value>>> {
+    use serde_json::Value;
+    let root: Value = serde_json::from_slice(body).ok()?;
+    let ids: BTreeSet<&str> = person
+        .phone
+        .iter()
+        .chain(&person.user_ids)
+        .chain(&person.wamids)
+        .map(String::as_str)
+        .collect();
+    fn names(value: &Value, ids: &BTreeSet<&str>) -> bool {
+        match value {
+            Value::String(s) => ids.contains(s.as_str()),
+            Value::Array(items) => items.iter().any(|v| names(v, ids)),
+            Value::Object(map) => map.values().any(|v| names(v, ids)),
+            _ => false,
+        }
+    }
+    let mut found = std::collections::BTreeMap::new();
+    let entries = root["entry"].as_array().into_iter().flatten().enumerate();
+    for (e, entry) in entries {
+        let changes = entry["changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate();
+        for (c, change) in changes {
+            let Some(value) = change["value"].as_object() else {
+                continue;
+            };
+            for (array, items) in value {
+                let theirs: Vec<Value> = items
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|item| item.is_object() && names(item, &ids))
+                    .cloned()
+                    .collect();
+                if !theirs.is_empty() {
+                    found.insert(format!("entry {e} change {c} {array}"), theirs);
+                }
+            }
+        }
+    }
+    Some(found)
+}
+
+#[cfg(test)]
+mod content_scan_tests {
+    use super::*;
+    use crate::meta_ids::{bsuid, wamid, Direction};
+    use serde_json::json;
+
+    fn person() -> Person {
+        Person {
+            phone: Some("15551234567".to_owned()),
+            user_ids: vec![bsuid("US", "ana")],
+            wamids: vec![wamid("15551234567", Direction::Inbound, "m/1")],
+            names: vec!["Ana Example".to_owned()],
+            texts: vec!["see you at noon".to_owned()],
+        }
+    }
+
+    fn s(text: &str) -> AttributeValue {
+        AttributeValue::S(text.to_owned())
+    }
+
+    #[test]
+    fn every_attribute_is_read_nested_and_escaped_json_is_decoded() {
+        let ana = person();
+        // Meta escapes `/` in what it signs: a raw element spells the id with `\/`.
+        let raw = json!({"from": "15551234567"})
+            .to_string()
+            .replace('1', "\\u0031");
+        let item: Item = HashMap::from([
+            ("pk".to_owned(), s("3f9a")),
+            ("kind".to_owned(), s("message")),
+            ("raw".to_owned(), s(&raw)),
+            (
+                "nested".to_owned(),
+                AttributeValue::M(HashMap::from([(
+                    "list".to_owned(),
+                    AttributeValue::L(vec![s("Ana Example")]),
+                )])),
+            ),
+        ]);
+        let places = item_contents(&[item]);
+        let found: BTreeSet<(String, &str)> = ana
+            .exposures(&places)
+            .into_iter()
+            .map(|e| (e.place, e.what))
+            .collect();
+        assert_eq!(
+            found,
+            BTreeSet::from([
+                (
+                    "dynamodb item 0 (kind message) attribute nested".to_owned(),
+                    "name"
+                ),
+                (
+                    "dynamodb item 0 (kind message) attribute raw, JSON decoded".to_owned(),
+                    "phone number"
+                ),
+            ])
+        );
+    }
+
+    #[test]
+    fn bodies_and_binary_attributes_are_searched_for_bytes() {
+        let photo = vec![0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9];
+        let mut holding = photo.clone();
+        holding.insert(0, b'x');
+        let version = |key: &str, body: Vec<u8>| ObjectVersion {
+            key: key.to_owned(),
+            version_id: Some("null".to_owned()),
+            is_latest: true,
+            delete_marker: false,
+            metadata: Vec::new(),
+            headers: Vec::new(),
+            tags: Vec::new(),
+            body,
+        };
+        let versions = [
+            version("media/a.jpg", holding.clone()),
+            version("journal/b.json", b"{}".to_vec()),
+        ];
+        let items: Vec<Item> = vec![HashMap::from([(
+            "blob".to_owned(),
+            AttributeValue::B(holding.into()),
+        )])];
+        assert_eq!(
+            bytes_found(&items, &versions, &photo),
+            vec![
+                "s3 media/a.jpg version null body".to_owned(),
+                "dynamodb item 0 binary attribute".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_contacts_items_are_found_by_hash_alias_or_record_key_and_elements_by_any_id() {
+        let items: Vec<Item> = vec![
+            HashMap::from([
+                ("pk".to_owned(), s("p1")),
+                ("sk".to_owned(), s("message")),
+                ("contact_user_hash".to_owned(), s("h1")),
+            ]),
+            HashMap::from([
+                ("pk".to_owned(), s("journal.d")),
+                ("sk".to_owned(), s("contact#x")),
+                (
+                    "contact_aliases".to_owned(),
+                    AttributeValue::L(vec![s("user_id:h1")]),
+                ),
+            ]),
+            HashMap::from([("pk".to_owned(), s("p2")), ("sk".to_owned(), s("message"))]),
+            HashMap::from([
+                ("pk".to_owned(), s("p3")),
+                ("sk".to_owned(), s("message")),
+                ("contact_user_hash".to_owned(), s("h10")),
+            ]),
+        ];
+        let keys: Vec<(String, String)> = items_of(&items, &["h1".to_owned()], &["p2".to_owned()])
+            .into_keys()
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("journal.d".to_owned(), "contact#x".to_owned()),
+                ("p1".to_owned(), "message".to_owned()),
+                ("p2".to_owned(), "message".to_owned()),
+            ]
+        );
+
+        let ana = person();
+        let body = json!({"entry": [{"changes": [{"value": {
+            "contacts": [{"user_id": ana.user_ids[0]}, {"wa_id": "15550009999"}],
+            "message_echoes": [{"to": "15551234567", "id": "e1"}],
+            "statuses": [{"id": ana.wamids[0], "status": "read"}, {"id": "other"}],
+        }}]}]});
+        let found = elements_of(body.to_string().as_bytes(), &ana).unwrap();
+        assert_eq!(
+            found.keys().collect::<Vec<_>>(),
+            vec![
+                "entry 0 change 0 contacts",
+                "entry 0 change 0 message_echoes",
+                "entry 0 change 0 statuses"
+            ]
+        );
+        assert_eq!(
+            found["entry 0 change 0 statuses"],
+            vec![body["entry"][0]["changes"][0]["value"]["statuses"][0].clone()]
+        );
+        assert!(elements_of(b"{\"entry\": [", &ana).is_none(), "not JSON");
+    }
+}
