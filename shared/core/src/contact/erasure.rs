@@ -16,8 +16,8 @@
 use crate::archive::ArchiveObjects;
 use crate::clock::Clock;
 use crate::contact::{
-    redact_journal, ContactError, ContactHashes, ContactIds, ContactIndex, ContactMatcher,
-    ContactRecords, JournalObjects, Redaction, Tombstone, TombstoneWrite,
+    redact, ContactError, ContactHashes, ContactIds, ContactIndex, ContactMatcher, ContactRecords,
+    JournalObjects, Redaction, Tombstone, TombstoneWrite,
 };
 use crate::contact::{ContactHasher, RecordIdKind, MAX_CONTACT_IDS};
 use crate::error::PortError;
@@ -82,12 +82,12 @@ pub async fn gather(
     records: &dyn ContactRecords,
     hashes: &mut ContactHashes,
     concurrency: usize,
-) -> Result<BTreeMap<ItemKey, StoredItem>, GatherError> {
+) -> Result<BTreeMap<ItemKey, StoredItem>, ErasureError> {
     let mut items = BTreeMap::new();
     let mut queried: BTreeSet<(ContactIndex, String)> = BTreeSet::new();
     for _ in 0..MAX_IDENTITY_ROUNDS {
         if hashes.len() > MAX_CONTACT_IDS {
-            return Err(GatherError::Contact(ContactError::TooManyIds));
+            return Err(ErasureError::Contact(ContactError::TooManyIds));
         }
         let pending: Vec<(ContactIndex, String)> = hashes
             .all()
@@ -117,18 +117,9 @@ pub async fn gather(
         }
     }
     if hashes.len() > MAX_CONTACT_IDS {
-        return Err(GatherError::Contact(ContactError::TooManyIds));
+        return Err(ErasureError::Contact(ContactError::TooManyIds));
     }
     Ok(items)
-}
-
-/// Why a contact's items could not be gathered.
-#[derive(Debug, thiserror::Error)]
-pub enum GatherError {
-    #[error(transparent)]
-    Contact(#[from] ContactError),
-    #[error(transparent)]
-    Store(#[from] PortError),
 }
 
 /// The journal keys items point to (only under `journal/`: nothing else is ever touched).
@@ -159,22 +150,14 @@ pub struct ErasureReport {
     pub erasure_markers: u64,
 }
 
-/// Why an erasure stopped. Rerunning finishes it: every step is idempotent.
+/// Why an erasure (or the gathering of a contact's items) stopped. Rerunning finishes it: every
+/// step is idempotent.
 #[derive(Debug, thiserror::Error)]
 pub enum ErasureError {
     #[error(transparent)]
     Contact(#[from] ContactError),
     #[error(transparent)]
     Store(#[from] PortError),
-}
-
-impl From<GatherError> for ErasureError {
-    fn from(error: GatherError) -> Self {
-        match error {
-            GatherError::Contact(error) => ErasureError::Contact(error),
-            GatherError::Store(error) => ErasureError::Store(error),
-        }
-    }
 }
 
 /// The erasure use case and its ports.
@@ -297,7 +280,7 @@ impl Eraser {
         let Some(body) = self.journal.read(key).await? else {
             return Ok(JournalErasure::Untouched);
         };
-        Ok(match redact_journal(&body, matcher) {
+        Ok(match redact(&body, matcher) {
             Redaction::Unchanged => JournalErasure::Untouched,
             Redaction::DeleteUnreadable => {
                 self.objects.delete_all_versions(key).await?;

@@ -84,11 +84,11 @@ pub enum ExportError {
     },
 }
 
-impl From<crate::contact::GatherError> for ExportError {
-    fn from(error: crate::contact::GatherError) -> Self {
+impl From<crate::contact::ErasureError> for ExportError {
+    fn from(error: crate::contact::ErasureError) -> Self {
         match error {
-            crate::contact::GatherError::Contact(error) => ExportError::Contact(error),
-            crate::contact::GatherError::Store(error) => ExportError::Store(error),
+            crate::contact::ErasureError::Contact(error) => ExportError::Contact(error),
+            crate::contact::ErasureError::Store(error) => ExportError::Store(error),
         }
     }
 }

@@ -301,26 +301,28 @@ fn timestamp(element: &Map<String, Value>) -> Option<i64> {
     }
 }
 
-/// What erasure does with one journal object.
+/// What becomes of a body with a person's elements taken out: for erasure, of a journal
+/// object; for ingest, of a body that holds an erased contact's old data (the two `Delete`s then
+/// mean: store nothing).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Redaction {
-    /// Nothing of the contact in it.
+    /// Nothing of the person in it.
     Unchanged,
-    /// Write this back under the same key (other people's elements remain).
+    /// Write this instead, under the same key (other people's elements remain).
     Rewrite(Vec<u8>),
-    /// No element naming anyone else remains: delete the object.
+    /// No element naming anyone else remains.
     Delete,
-    /// Not JSON, and the contact's ids are in its text: it cannot be redacted safely, so it goes.
+    /// Not JSON, and the person's ids are in its text: it cannot be redacted safely.
     DeleteUnreadable,
 }
 
-/// Decides what becomes of a journal body when the contact is erased.
-pub fn redact_journal(body: &[u8], matcher: &ContactMatcher<'_>) -> Redaction {
-    let Some(split) = split_journal(body, matcher) else {
+/// Decides what becomes of a body once the filter's elements are taken out.
+pub fn redact(body: &[u8], filter: &dyn ElementFilter) -> Redaction {
+    let Some(split) = split_journal(body, filter) else {
         let named = mentions(body)
             .people
             .iter()
-            .any(|person| matcher.takes(person, None));
+            .any(|person| filter.takes(person, None));
         return if named {
             Redaction::DeleteUnreadable
         } else {
@@ -332,45 +334,7 @@ pub fn redact_journal(body: &[u8], matcher: &ContactMatcher<'_>) -> Redaction {
     } else if split.remaining == 0 {
         Redaction::Delete
     } else {
-        Redaction::Rewrite(to_bytes(&split.rest))
+        // Serialising a `Value` cannot fail (string keys only).
+        Redaction::Rewrite(serde_json::to_vec(&split.rest).unwrap_or_default())
     }
-}
-
-/// What ingest stores of a body that mentions erased contacts.
-#[derive(Debug, Clone, PartialEq)]
-pub enum IngestRedaction {
-    /// Nothing of an erased contact's old data in it: store it as sent.
-    Unchanged,
-    /// Store this instead (the erased contacts' old elements and ids taken out).
-    Store(Vec<u8>),
-    /// Store nothing: no element of anyone else remains, or the body is not JSON and names an
-    /// erased contact (it cannot be redacted safely).
-    Withhold,
-}
-
-/// Decides what ingest stores of a body, given the erased contacts it mentions.
-pub fn redact_for_erased(body: &[u8], erased: &ErasedContacts<'_>) -> IngestRedaction {
-    let Some(split) = split_journal(body, erased) else {
-        let named = mentions(body)
-            .people
-            .iter()
-            .any(|person| erased.takes(person, None));
-        return if named {
-            IngestRedaction::Withhold
-        } else {
-            IngestRedaction::Unchanged
-        };
-    };
-    if split.is_untouched() {
-        IngestRedaction::Unchanged
-    } else if split.remaining == 0 {
-        IngestRedaction::Withhold
-    } else {
-        IngestRedaction::Store(to_bytes(&split.rest))
-    }
-}
-
-/// Serialising a `Value` cannot fail (string keys only).
-fn to_bytes(value: &Value) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
 }

@@ -2,8 +2,8 @@
 
 use crate::clock::Clock;
 use crate::contact::{
-    mentions, redact_for_erased, ContactHasher, ContactIdKind, ErasedContacts, ErasureMarker,
-    HashedPeople, IngestRedaction,
+    mentions, redact, ContactHasher, ContactIdKind, ErasedContacts, ErasureMarker, HashedPeople,
+    Redaction,
 };
 use crate::error::PortError;
 use crate::ingest::{journal_links, IngestPlan, JournalItems, PlanContext};
@@ -233,13 +233,14 @@ impl Ingest {
                     hasher: &hasher,
                     erased_at: &erased_at,
                 };
-                match redact_for_erased(body, &erased) {
-                    IngestRedaction::Unchanged => (Cow::Borrowed(body), mentioned),
-                    IngestRedaction::Store(redacted) => {
+                match redact(body, &erased) {
+                    Redaction::Unchanged => (Cow::Borrowed(body), mentioned),
+                    Redaction::Rewrite(redacted) => {
                         let mentioned = HashedPeople::of(&mentions(&redacted), &hasher);
                         (Cow::Owned(redacted), mentioned)
                     }
-                    IngestRedaction::Withhold => {
+                    // Nothing of anyone else, or not JSON: store nothing.
+                    Redaction::Delete | Redaction::DeleteUnreadable => {
                         self.metrics.count("WebhookWithheld", 1);
                         tracing::info!(
                             event = "erased_contact_body_withheld",

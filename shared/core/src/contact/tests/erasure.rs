@@ -53,7 +53,7 @@ fn batch() -> Vec<u8> {
 
 fn redact(body: &[u8], hashes: &ContactHashes) -> Redaction {
     let hasher = hasher();
-    redact_journal(
+    crate::contact::redact(
         body,
         &ContactMatcher {
             hasher: &hasher,
