@@ -6,7 +6,7 @@ use aws_config::SdkConfig;
 use wavault_aws::{dynamodb, s3, secretsmanager, sqs};
 use wavault_core::clock::{Clock, SystemClock};
 use wavault_core::config::WebhookSettings;
-use wavault_core::ingest::Ingest;
+use wavault_core::ingest::{Ingest, Recorder};
 use wavault_core::metrics::{EmfMetrics, Metrics};
 use wavault_core::retention::RetentionPolicy;
 use wavault_core::secrets::SecretSource;
@@ -29,7 +29,7 @@ pub fn ingest_service(
     let source: Arc<dyn SecretSource> = Arc::new(secretsmanager::SecretsManagerSource::new(
         secrets_client.clone(),
     ));
-    Ingest {
+    let recorder = Recorder {
         journal: Arc::new(s3::S3Journal::new(
             wavault_aws::sdk::s3_client(sdk),
             settings.archive.name.clone(),
@@ -43,12 +43,6 @@ pub fn ingest_service(
             aws_sdk_sqs::Client::new(sdk),
             settings.queue.url.clone(),
         )),
-        meta_secret: secretsmanager::meta_secret_cache(
-            &secrets_client,
-            &settings.meta_secret.id,
-            clock.clone(),
-            metrics.clone(),
-        ),
         // The hash key never rotates (that would orphan every contact index): cache it for the
         // life of the instance.
         contact_hash_key: Arc::new(SecretCache::new(
@@ -58,9 +52,18 @@ pub fn ingest_service(
             i64::MAX,
             secrets::parse_contact_hash_key,
         )),
-        clock,
-        metrics,
+        clock: clock.clone(),
+        metrics: metrics.clone(),
         retention: RetentionPolicy::days(settings.retention.days),
         media_deadline_days: settings.media_deadline.days,
+    };
+    Ingest {
+        recorder,
+        meta_secret: secretsmanager::meta_secret_cache(
+            &secrets_client,
+            &settings.meta_secret.id,
+            clock,
+            metrics,
+        ),
     }
 }

@@ -263,12 +263,27 @@ impl JournalObjects for S3JournalObjects {
     }
 
     async fn replace(&self, key: &str, body: Vec<u8>) -> Result<(), PortError> {
+        // The rewrite keeps the receipt time the webhook wrote, so a replay still records the
+        // body on its original retention clock.
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("s3", &e))?;
+        let received_at = head
+            .metadata()
+            .and_then(|m| m.get(crate::s3::RECEIVED_AT_METADATA))
+            .and_then(|at| at.parse().ok());
         let output = crate::s3::journal_put(
             &self.client,
             &self.bucket,
             key,
             body,
             self.kms_key_id.as_deref(),
+            received_at,
         )
         .send()
         .await

@@ -18,6 +18,8 @@ pub mod dynamodb;
 pub mod expiry_dynamodb;
 #[cfg(feature = "dynamodb")]
 pub mod item_codec;
+#[cfg(feature = "replay")]
+pub mod replay;
 #[cfg(feature = "secretsmanager")]
 pub mod rotation_aws;
 #[cfg(feature = "s3")]

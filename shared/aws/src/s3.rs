@@ -29,13 +29,19 @@ impl S3Journal {
 
 #[async_trait]
 impl Journal for S3Journal {
-    async fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<JournalWrite, PortError> {
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        body: &[u8],
+        received_at: i64,
+    ) -> Result<JournalWrite, PortError> {
         let request = journal_put(
             &self.client,
             &self.bucket,
             key,
             body.to_vec(),
             self.kms_key_id.as_deref(),
+            Some(received_at),
         )
         .if_none_match("*");
         match request.send().await {
@@ -47,22 +53,31 @@ impl Journal for S3Journal {
     }
 }
 
+/// The journal object's metadata naming when the webhook received the body (epoch seconds): a
+/// replay records the body on its original retention clock, and an erasure's rewrite keeps it.
+pub const RECEIVED_AT_METADATA: &str = "received-at";
+
 /// A PutObject of a journal body: JSON, SHA-256 checksummed in transit, SSE-KMS with a bucket key
-/// when `kms_key_id` is set (AES256 otherwise). Shared by the webhook's write and erasure's rewrite.
+/// when `kms_key_id` is set (AES256 otherwise), the receipt time as metadata. Shared by the
+/// webhook's write and erasure's rewrite.
 pub(crate) fn journal_put(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
     body: Vec<u8>,
     kms_key_id: Option<&str>,
+    received_at: Option<i64>,
 ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-    let request = client
+    let mut request = client
         .put_object()
         .bucket(bucket)
         .key(key)
         .body(ByteStream::from(body))
         .content_type("application/json")
         .checksum_algorithm(ChecksumAlgorithm::Sha256);
+    if let Some(at) = received_at {
+        request = request.metadata(RECEIVED_AT_METADATA, at.to_string());
+    }
     match kms_key_id {
         Some(key_id) => request
             .server_side_encryption(ServerSideEncryption::AwsKms)

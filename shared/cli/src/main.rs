@@ -1,5 +1,6 @@
-//! `wavault`: the operator's tool for a contact's rights - erasure and export - against the
-//! deployed stack (or the local one: it honours `AWS_ENDPOINT_URL` like the functions).
+//! `wavault`: the operator's tool for a contact's rights - erasure and export - and for replaying
+//! the journal after a fix, against the deployed stack (or the local one: it honours
+//! `AWS_ENDPOINT_URL` like the functions).
 //!
 //! stdout carries one JSON summary; logs, metrics and progress go to stderr. Nothing printed
 //! names the contact: ids are hashed before any lookup, and argument errors are reported by kind
@@ -13,17 +14,19 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use wavault_aws::contact_data::{self, ContactDataConfig};
 use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
-use wavault_core::config::OperatorSettings;
+use wavault_core::config::{OperatorSettings, ReplaySettings};
 use wavault_core::contact::{ContactHashes, ContactIds};
+use wavault_core::ingest::{ReplayProgress, ReplaySelection};
 use wavault_core::metrics::Metrics;
 
 #[derive(Parser)]
 #[command(
     name = "wavault",
     version,
-    about = "Erase or export everything wavault holds about one WhatsApp contact",
+    about = "Erase or export everything wavault holds about one WhatsApp contact; replay the journal",
     after_help = "Environment: RECORDS_TABLE, ARCHIVE_BUCKET, CONTACT_HASH_SECRET_ID, KMS_KEY_ID, \
-                  AWS_ENDPOINT_URL and the usual AWS credentials and region."
+                  AWS_ENDPOINT_URL and the usual AWS credentials and region; replay also \
+                  MEDIA_QUEUE_URL, RETENTION_DAYS and MEDIA_DEADLINE_DAYS as the stack sets them."
 )]
 struct Cli {
     /// Records table (default: $RECORDS_TABLE)
@@ -47,6 +50,15 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = wavault_core::contact::CONCURRENCY)]
         concurrency: usize,
     },
+    /// Record journal objects again through the webhook's own (idempotent) recording, after a
+    /// fix: missing records and media jobs are created, nothing is duplicated or overwritten
+    Replay {
+        #[command(flatten)]
+        selection: ReplayArgs,
+        /// A progress line on stderr every N objects
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        progress_every: usize,
+    },
     /// Write the contact's records, journal entries and media with a SHA-256 manifest to DIR
     Export {
         #[command(flatten)]
@@ -58,6 +70,85 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 100)]
         progress_every: usize,
     },
+}
+
+/// Which journal objects `replay` reads.
+#[derive(Args)]
+struct ReplayArgs {
+    /// Objects last written at or after this time (epoch seconds, YYYY-MM-DD or
+    /// YYYY-MM-DDTHH:MM:SSZ, UTC)
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "key")]
+    since: Option<i64>,
+    /// Objects last written before this time (same forms)
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "key")]
+    until: Option<i64>,
+    /// Only bodies that did not parse when they arrived (`journal/unparsed/`)
+    #[arg(long, conflicts_with = "key")]
+    unparsed: bool,
+    /// These journal keys (repeatable), instead of a range
+    #[arg(long, value_name = "KEY")]
+    key: Vec<String>,
+}
+
+impl ReplayArgs {
+    fn selection(&self) -> ReplaySelection {
+        if self.key.is_empty() {
+            ReplaySelection::Range {
+                since: self.since,
+                until: self.until,
+                unparsed_only: self.unparsed,
+            }
+        } else {
+            ReplaySelection::Keys(self.key.clone())
+        }
+    }
+}
+
+/// Epoch seconds from `1796000000`, `2026-12-01` or `2026-12-01T09:30:00Z` (UTC).
+fn parse_time(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    let invalid = || "expected epoch seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ".to_owned();
+    let (date, time) = match text.split_once('T') {
+        Some((date, time)) => (date, Some(time.strip_suffix('Z').ok_or_else(invalid)?)),
+        None => (text, None),
+    };
+    let numbers = |part: &str, sep: char| -> Result<Vec<i64>, String> {
+        part.split(sep)
+            .map(|n| n.parse::<i64>().map_err(|_| invalid()))
+            .collect()
+    };
+    let [year, month, day] = numbers(date, '-')?[..] else {
+        return Err(invalid());
+    };
+    let clock = match time {
+        Some(time) => numbers(time, ':')?,
+        None => vec![0, 0, 0],
+    };
+    let [hour, minute, second] = clock[..] else {
+        return Err(invalid());
+    };
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(invalid());
+    }
+    Ok(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 #[derive(Args)]
@@ -99,6 +190,8 @@ enum CliError {
     Export(#[from] wavault_core::contact::ExportError),
     #[error("export incomplete: {0}")]
     Incomplete(String),
+    #[error("replay stopped: {0}")]
+    Replay(#[from] wavault_core::ingest::ReplayError),
 }
 
 /// EMF counts as one line on stderr (stdout is the summary).
@@ -198,23 +291,38 @@ struct Outcome {
     incomplete: Option<String>,
 }
 
-async fn execute(cli: Cli) -> Result<Outcome, CliError> {
-    let settings = settings(&cli)?;
+/// What erasure and export are wired with: the settings, the clients and the contact hasher.
+async fn contact_wiring(
+    cli: &Cli,
+) -> Result<
+    (
+        ContactDataConfig,
+        wavault_aws::contact_data::ContactClients,
+        wavault_core::contact::ContactHasher,
+    ),
+    CliError,
+> {
+    let settings = settings(cli)?;
     let config = contact_data_config(&settings);
     let clients = wavault_aws::contact_data::ContactClients::new(
         &load_sdk_config(AwsTimeouts::OPERATOR, &settings.aws).await,
     );
     let hasher = contact_data::contact_hasher(&clients, &config.contact_hash_secret_id).await?;
-    match cli.command {
+    Ok((config, clients, hasher))
+}
+
+async fn execute(cli: Cli) -> Result<Outcome, CliError> {
+    match &cli.command {
         Command::Erase {
             contact,
             concurrency,
         } => {
+            let (config, clients, hasher) = contact_wiring(&cli).await?;
             let ids = contact.ids();
             let audit = ContactHashes::of(&hasher, &ids)?.audit_id();
             let metrics = Arc::new(StderrMetrics::default());
             let mut eraser = contact_data::eraser(&config, &clients, hasher, metrics);
-            eraser.concurrency = concurrency;
+            eraser.concurrency = *concurrency;
             let report = eraser.erase(&ids).await?;
             let mut summary = json!({"command": "erase", "contact": audit});
             merge(&mut summary, &report);
@@ -228,13 +336,14 @@ async fn execute(cli: Cli) -> Result<Outcome, CliError> {
             out,
             progress_every,
         } => {
+            let (config, clients, hasher) = contact_wiring(&cli).await?;
             let ids = contact.ids();
             let audit = ContactHashes::of(&hasher, &ids)?.audit_id();
             let progress = |p: wavault_core::contact::Progress| {
                 eprintln!("wavault: export {} {}/{}", p.stage, p.done, p.total);
             };
-            let report = contact_data::exporter(&config, &clients, hasher, progress_every)
-                .export(&ids, &out, &progress)
+            let report = contact_data::exporter(&config, &clients, hasher, *progress_every)
+                .export(&ids, out, &progress)
                 .await?;
             // The folder is not repeated: an operator may have named it after the contact.
             let mut summary = json!({"command": "export", "contact": audit});
@@ -250,21 +359,43 @@ async fn execute(cli: Cli) -> Result<Outcome, CliError> {
                 incomplete,
             })
         }
+        Command::Replay {
+            selection,
+            progress_every,
+        } => replay(&cli, selection, *progress_every).await,
     }
+}
+
+async fn replay(cli: &Cli, args: &ReplayArgs, progress_every: usize) -> Result<Outcome, CliError> {
+    let settings = ReplaySettings::from_lookup(|name| lookup(cli, name))?;
+    let sdk = load_sdk_config(AwsTimeouts::OPERATOR, &settings.aws).await;
+    let metrics = Arc::new(StderrMetrics::default());
+    let replayer = wavault_aws::replay::replayer(&settings, &sdk, metrics, progress_every);
+    let progress = |p: ReplayProgress| eprintln!("wavault: replay {}/{}", p.done, p.total);
+    let report = replayer.replay(&args.selection(), &progress).await?;
+    let mut summary = json!({"command": "replay"});
+    merge(&mut summary, &report);
+    Ok(Outcome {
+        summary,
+        incomplete: None,
+    })
 }
 
 /// The settings from the environment; `--table` and `--bucket`, when given (and not blank), win
 /// over `RECORDS_TABLE` and `ARCHIVE_BUCKET`.
 fn settings(cli: &Cli) -> Result<OperatorSettings, wavault_core::config::ConfigError> {
-    OperatorSettings::from_lookup(|name| {
-        let flag = match name {
-            "RECORDS_TABLE" => cli.table.clone(),
-            "ARCHIVE_BUCKET" => cli.bucket.clone(),
-            _ => None,
-        };
-        flag.filter(|v| !v.trim().is_empty())
-            .or_else(|| std::env::var(name).ok())
-    })
+    OperatorSettings::from_lookup(|name| lookup(cli, name))
+}
+
+/// A variable's value: `--table` / `--bucket` when given (and not blank), else the environment.
+fn lookup(cli: &Cli, name: &str) -> Option<String> {
+    let flag = match name {
+        "RECORDS_TABLE" => cli.table.clone(),
+        "ARCHIVE_BUCKET" => cli.bucket.clone(),
+        _ => None,
+    };
+    flag.filter(|v| !v.trim().is_empty())
+        .or_else(|| std::env::var(name).ok())
 }
 
 /// What the erasure and export wiring takes (`ContactDataConfig`, in `wavault-aws`).
@@ -282,5 +413,31 @@ fn merge(summary: &mut Value, report: &impl serde::Serialize) {
         (summary.as_object_mut(), serde_json::to_value(report))
     {
         target.extend(fields);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_as_utc_epoch_seconds() {
+        assert_eq!(parse_time("1796000000"), Ok(1_796_000_000));
+        assert_eq!(parse_time("1970-01-01"), Ok(0));
+        assert_eq!(parse_time("2026-12-01"), Ok(1_796_083_200));
+        assert_eq!(
+            parse_time("2026-12-01T09:30:05Z"),
+            Ok(1_796_083_200 + 34_205)
+        );
+        assert_eq!(parse_time("2024-02-29T00:00:00Z"), Ok(1_709_164_800));
+        for bad in [
+            "yesterday",
+            "2026-13-01",
+            "2026-12-01T09:30",
+            "2026-12-01T25:00:00Z",
+            "",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -61,7 +61,7 @@ mod ttl_expirer;
 mod webhook;
 
 pub use media_fetcher::MediaFetcherSettings;
-pub use operator::OperatorSettings;
+pub use operator::{OperatorSettings, ReplaySettings};
 pub use sections::*;
 pub use token_rotator::TokenRotatorSettings;
 pub use ttl_expirer::TtlExpirerSettings;

@@ -8,8 +8,12 @@
 
 pub mod planner;
 pub mod ports;
+pub mod recorder;
+pub mod replay;
 pub mod use_case;
 
 pub use planner::{journal_link_id, journal_links, plan, IngestPlan, JournalItems, PlanContext};
 pub use ports::*;
+pub use recorder::*;
+pub use replay::*;
 pub use use_case::*;

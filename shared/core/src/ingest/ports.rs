@@ -17,8 +17,14 @@ pub enum JournalWrite {
 /// Durable storage of verified raw webhook bodies.
 #[async_trait]
 pub trait Journal: Send + Sync {
-    /// Writes `body` under `key` unless an object already exists there.
-    async fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<JournalWrite, PortError>;
+    /// Writes `body` under `key` unless an object already exists there, with the time the
+    /// webhook received it (epoch seconds), which a replay reads back.
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        body: &[u8],
+        received_at: i64,
+    ) -> Result<JournalWrite, PortError>;
 }
 
 /// The outcome of a conditional record write.

@@ -1,30 +1,12 @@
 //! [`Ingest`]: one verified webhook call in, a durable journal object, records and media jobs out.
 
-use crate::clock::Clock;
-use crate::contact::{
-    mentions, redact, ContactHasher, ContactIdKind, ErasedContacts, ErasureMarker, HashedPeople,
-    Redaction,
-};
 use crate::error::PortError;
-use crate::ingest::{journal_links, IngestPlan, JournalItems, PlanContext};
-use crate::ingest::{JobQueue, Journal, RecordStore, RecordWrite};
-use crate::metrics::Metrics;
-use crate::records;
-use crate::records::{ItemKey, MediaStatus, RecordKind};
-use crate::retention::RetentionPolicy;
+use crate::ingest::{Origin, Recorder};
 use crate::secrets::{MetaSecret, SecretCache, SecretError};
-use crate::webhook::parse_notification;
 use crate::webhook::signature;
 use crate::webhook::signature::SignatureError;
-use futures::stream::{self, StreamExt, TryStreamExt};
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
-
-/// DynamoDB conditional puts run this many at a time: enough to write a 1000-update batch well
-/// inside Meta's latency guidance, few enough not to trip on-demand throttling on a cold table.
-pub const RECORD_WRITE_CONCURRENCY: usize = 32;
 
 /// An incoming webhook call, reduced to what matters.
 #[derive(Debug)]
@@ -90,20 +72,15 @@ pub enum IngestError {
     Records(PortError),
     #[error("media job enqueue failed: {0}")]
     Queue(PortError),
+    #[error("not a journal key (journal/<sha256>.json or journal/unparsed/<sha256>.json)")]
+    NotAJournalKey,
 }
 
-/// The ports and settings the webhook needs; built once per Lambda instance.
+/// The webhook use case: the handshake, the signature check, then the [`Recorder`]; built once
+/// per Lambda instance.
 pub struct Ingest {
-    pub journal: Arc<dyn Journal>,
-    pub records: Arc<dyn RecordStore>,
-    pub queue: Arc<dyn JobQueue>,
+    pub recorder: Recorder,
     pub meta_secret: Arc<SecretCache<MetaSecret>>,
-    pub contact_hash_key: Arc<SecretCache<Vec<u8>>>,
-    pub clock: Arc<dyn Clock>,
-    pub metrics: Arc<dyn Metrics>,
-    pub retention: RetentionPolicy,
-    /// Days an inbound media id stays downloadable (Meta: 7).
-    pub media_deadline_days: u32,
 }
 
 impl Ingest {
@@ -117,7 +94,7 @@ impl Ingest {
             } => self.handshake(mode, verify_token, challenge).await,
             WebhookRequest::Delivery { signature, body } => self.delivery(signature, body).await,
         };
-        self.metrics.flush();
+        self.recorder.metrics.flush();
         response
     }
 
@@ -155,7 +132,7 @@ impl Ingest {
         match self.verify(signature, body).await {
             Ok(Verdict::Authentic) => {}
             Ok(Verdict::Rejected(reason)) => {
-                self.metrics.count("SignatureRejected", 1);
+                self.recorder.metrics.count("SignatureRejected", 1);
                 tracing::warn!(
                     event = "signature_rejected",
                     reason = %reason,
@@ -166,12 +143,12 @@ impl Ingest {
             Err(error) => {
                 // The secret could not be read (e.g. Secrets Manager timed out): a 500 like any
                 // other store failure, and counted like one.
-                self.metrics.count("DeliveryFailed", 1);
+                self.recorder.metrics.count("DeliveryFailed", 1);
                 tracing::error!(event = "delivery_failed", error = %error);
                 return WebhookResponse::Unavailable;
             }
         }
-        match self.ingest(body).await {
+        match self.recorder.record(body, Origin::Delivery).await {
             Ok(report) => {
                 self.record_metrics(&report);
                 tracing::info!(
@@ -194,7 +171,7 @@ impl Ingest {
                 WebhookResponse::Accepted(report)
             }
             Err(error) => {
-                self.metrics.count("DeliveryFailed", 1);
+                self.recorder.metrics.count("DeliveryFailed", 1);
                 tracing::error!(event = "delivery_failed", error = %error);
                 WebhookResponse::Unavailable
             }
@@ -217,198 +194,8 @@ impl Ingest {
         }
     }
 
-    async fn ingest(&self, body: &[u8]) -> Result<IngestReport, IngestError> {
-        let received_at = self.clock.now_epoch_seconds();
-        let body_sha = records::body_sha256_hex(body);
-        let hash_key = self.contact_hash_key.get().await?;
-        let hasher = ContactHasher::new(hash_key.as_slice());
-
-        // 0. Erased contacts: a redelivered (or replayed) body must not bring back the old data
-        //    of a contact erased since. Looked up before anything is stored.
-        let mentioned = HashedPeople::of(&mentions(body), &hasher);
-        let (stored, mentioned) = match self.erased_among(&hasher, &mentioned).await? {
-            None => (Cow::Borrowed(body), mentioned),
-            Some(erased_at) => {
-                let erased = ErasedContacts {
-                    hasher: &hasher,
-                    erased_at: &erased_at,
-                };
-                match redact(body, &erased) {
-                    Redaction::Unchanged => (Cow::Borrowed(body), mentioned),
-                    Redaction::Rewrite(redacted) => {
-                        let mentioned = HashedPeople::of(&mentions(&redacted), &hasher);
-                        (Cow::Owned(redacted), mentioned)
-                    }
-                    // Nothing of anyone else, or not JSON: store nothing.
-                    Redaction::Delete | Redaction::DeleteUnreadable => {
-                        self.metrics.count("WebhookWithheld", 1);
-                        tracing::info!(
-                            event = "erased_contact_body_withheld",
-                            body = %&body_sha[..16],
-                        );
-                        return Ok(IngestReport {
-                            withheld: true,
-                            ..IngestReport::default()
-                        });
-                    }
-                }
-            }
-        };
-        let redacted = matches!(stored, Cow::Owned(_));
-        let notification = parse_notification(&stored);
-        // The key of the body as Meta sent it: a second redelivery finds this object.
-        let journal_key = records::journal_key(&body_sha, notification.is_ok());
-
-        // 1. The journal first: from here on the webhook is replayable whatever else fails.
-        let journal_write = self
-            .journal
-            .put_if_absent(&journal_key, &stored)
-            .await
-            .map_err(IngestError::Journal)?;
-        let mut report = IngestReport {
-            journal_key: journal_key.clone(),
-            journal_was_new: journal_write == crate::ingest::JournalWrite::Created,
-            parsed: notification.is_ok(),
-            redacted,
-            ..IngestReport::default()
-        };
-        let journal_items = JournalItems {
-            received_at,
-            retention: self.retention,
-            hasher: &hasher,
-            journal_key: &journal_key,
-            body_sha256_hex: &body_sha,
-            waba_id: None,
-            phone_number_id: None,
-        };
-        let notification = match notification {
-            Ok(notification) => notification,
-            Err(reason) => {
-                tracing::warn!(event = "unparsed_body_journaled", reason = %reason, journal_key = %journal_key);
-                // Linked to everyone its text names, and on the retention clock either way.
-                let mut plan = IngestPlan {
-                    records: journal_links(&journal_items, &mentioned),
-                    ..IngestPlan::default()
-                };
-                if plan.records.is_empty() {
-                    plan.records.push(journal_items.body_item());
-                }
-                self.write_records(&plan).await?;
-                return Ok(report);
-            }
-        };
-
-        // 2. Records, conditionally: a redelivery creates nothing and overwrites nothing.
-        let mut plan = crate::ingest::plan(
-            &notification,
-            &PlanContext {
-                received_at,
-                retention: self.retention,
-                hasher: &hasher,
-                journal_key: &journal_key,
-                body_sha256_hex: &body_sha,
-                media_deadline_days: self.media_deadline_days,
-                people: &mentioned,
-            },
-        );
-        if plan.records.is_empty() {
-            plan.records.push(journal_items.body_item());
-        }
-        report.messages = plan.count(RecordKind::Message);
-        report.statuses = plan.count(RecordKind::Status);
-        report.errors = plan.count(RecordKind::Error);
-        report.unhandled_changes = plan.unhandled_changes;
-        report.malformed_elements = plan.malformed_elements;
-        let writes = self.write_records(&plan).await?;
-
-        // 3. Media jobs for new media messages, and again for known ones still pending: the first
-        //    enqueue may have been lost, and a dedupe must never hide that.
-        let mut jobs = Vec::new();
-        for (record, write) in plan.records.iter().zip(&writes) {
-            if matches!(
-                record.kind,
-                RecordKind::JournalLink | RecordKind::JournalBody
-            ) {
-                // Bookkeeping for erasure and retention, not a record of Meta's: not counted.
-                continue;
-            }
-            match write {
-                RecordWrite::Created => {
-                    report.records_created += 1;
-                    if let Some(job) = record.media_job() {
-                        jobs.push(job);
-                        report.jobs_enqueued += 1;
-                    }
-                }
-                RecordWrite::AlreadyPresent {
-                    media_status,
-                    received_at,
-                } => {
-                    report.records_duplicate += 1;
-                    if *media_status == Some(MediaStatus::Pending) {
-                        if let Some(mut job) = record.media_job() {
-                            // The stored receipt time: a redelivery on a later day must not move
-                            // the object key (one record, one object; erasure computes it too).
-                            job.received_at = received_at.unwrap_or(job.received_at);
-                            jobs.push(job);
-                            report.jobs_reenqueued += 1;
-                        }
-                    }
-                }
-            }
-        }
-        if !jobs.is_empty() {
-            self.queue
-                .enqueue(&jobs)
-                .await
-                .map_err(IngestError::Queue)?;
-        }
-        Ok(report)
-    }
-
-    /// When each erased contact among the mentioned people was erased, keyed by `(kind, contact
-    /// hash)`; `None` when none is (the common case: one batched read of the markers).
-    async fn erased_among(
-        &self,
-        hasher: &ContactHasher,
-        mentioned: &HashedPeople,
-    ) -> Result<Option<HashMap<(ContactIdKind, String), i64>>, IngestError> {
-        let hashes: Vec<(ContactIdKind, String)> = mentioned.hashes().cloned().collect();
-        if hashes.is_empty() {
-            return Ok(None);
-        }
-        let keys: Vec<ItemKey> = hashes
-            .iter()
-            .map(|(_, hash)| ErasureMarker::key(hasher, hash))
-            .collect();
-        let found = self
-            .records
-            .erasure_markers(&keys)
-            .await
-            .map_err(IngestError::Records)?;
-        if found.is_empty() {
-            return Ok(None);
-        }
-        let erased: HashMap<(ContactIdKind, String), i64> = hashes
-            .into_iter()
-            .zip(keys)
-            .filter_map(|(id, key)| found.get(&key.pk).map(|at| (id, *at)))
-            .collect();
-        Ok(Some(erased).filter(|e| !e.is_empty()))
-    }
-
-    /// Writes every record with bounded concurrency; outcomes come back in plan order.
-    async fn write_records(&self, plan: &IngestPlan) -> Result<Vec<RecordWrite>, IngestError> {
-        stream::iter(plan.records.iter())
-            .map(|record| self.records.put_if_absent(record))
-            .buffered(RECORD_WRITE_CONCURRENCY)
-            .try_collect()
-            .await
-            .map_err(IngestError::Records)
-    }
-
     fn record_metrics(&self, report: &IngestReport) {
-        let m = &self.metrics;
+        let m = &self.recorder.metrics;
         m.count("WebhookAccepted", 1);
         if !report.parsed {
             m.count("WebhookUnparsed", 1);

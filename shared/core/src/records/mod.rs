@@ -143,6 +143,17 @@ pub fn journal_key(body_sha256_hex: &str, parsed: bool) -> String {
     }
 }
 
+/// The body digest a journal key names (`journal/<sha256>.json`, `journal/unparsed/<sha256>.json`);
+/// `None` for any other key.
+pub fn journal_digest(key: &str) -> Option<&str> {
+    let name = key
+        .strip_prefix("journal/unparsed/")
+        .or_else(|| key.strip_prefix("journal/"))?;
+    let digest = name.strip_suffix(".json")?;
+    (digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .then_some(digest)
+}
+
 /// Lowercase hex SHA-256 of a body.
 pub fn body_sha256_hex(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))

@@ -25,12 +25,19 @@ fn unavailable(service: &'static str) -> PortError {
 #[derive(Default)]
 pub struct MemoryJournal {
     pub objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    /// The receipt time each journal object was written with.
+    pub received_at: Mutex<BTreeMap<String, i64>>,
     pub fail: AtomicBool,
 }
 
 #[async_trait]
 impl Journal for MemoryJournal {
-    async fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<JournalWrite, PortError> {
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        body: &[u8],
+        received_at: i64,
+    ) -> Result<JournalWrite, PortError> {
         if self.fail.load(Ordering::SeqCst) {
             return Err(unavailable("s3"));
         }
@@ -39,7 +46,37 @@ impl Journal for MemoryJournal {
             return Ok(JournalWrite::AlreadyPresent);
         }
         objects.insert(key.to_owned(), body.to_vec());
+        if let Ok(mut times) = self.received_at.lock() {
+            times.insert(key.to_owned(), received_at);
+        }
         Ok(JournalWrite::Created)
+    }
+}
+
+/// A replay lists and reads the journal (listing dates every object at its receipt time).
+#[async_trait]
+impl crate::ingest::JournalSource for MemoryJournal {
+    async fn list(&self, prefix: &str) -> Result<Vec<crate::ingest::JournalEntry>, PortError> {
+        let objects = self.objects.lock().map_err(|_| unavailable("s3"))?;
+        let times = self.received_at.lock().map_err(|_| unavailable("s3"))?;
+        Ok(objects
+            .keys()
+            .filter(|key| key.starts_with(prefix))
+            .map(|key| crate::ingest::JournalEntry {
+                key: key.clone(),
+                last_modified: times.get(key).copied(),
+            })
+            .collect())
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<crate::ingest::StoredBody>, PortError> {
+        let objects = self.objects.lock().map_err(|_| unavailable("s3"))?;
+        let times = self.received_at.lock().map_err(|_| unavailable("s3"))?;
+        Ok(objects.get(key).map(|body| crate::ingest::StoredBody {
+            body: body.clone(),
+            received_at: times.get(key).copied(),
+            last_modified: times.get(key).copied(),
+        }))
     }
 }
 
@@ -379,9 +416,22 @@ impl MemoryIngest {
         secrets.set(Self::META_SECRET_ID, meta_secret_json);
         secrets.set(Self::HASH_SECRET_ID, Self::HASH_KEY);
         let ingest = crate::ingest::Ingest {
-            journal: journal.clone(),
-            records: records.clone(),
-            queue: queue.clone(),
+            recorder: crate::ingest::Recorder {
+                journal: journal.clone(),
+                records: records.clone(),
+                queue: queue.clone(),
+                contact_hash_key: Arc::new(SecretCache::new(
+                    secrets.clone(),
+                    clock.clone(),
+                    Self::HASH_SECRET_ID,
+                    i64::MAX,
+                    parse_contact_hash_key,
+                )),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+                retention: crate::retention::RetentionPolicy::days(30),
+                media_deadline_days: crate::media::DEFAULT_MEDIA_DEADLINE_DAYS,
+            },
             meta_secret: Arc::new(
                 SecretCache::new(
                     secrets.clone(),
@@ -392,17 +442,6 @@ impl MemoryIngest {
                 )
                 .with_metrics(metrics.clone()),
             ),
-            contact_hash_key: Arc::new(SecretCache::new(
-                secrets.clone(),
-                clock.clone(),
-                Self::HASH_SECRET_ID,
-                i64::MAX,
-                parse_contact_hash_key,
-            )),
-            clock: clock.clone(),
-            metrics: metrics.clone(),
-            retention: crate::retention::RetentionPolicy::days(30),
-            media_deadline_days: crate::media::DEFAULT_MEDIA_DEADLINE_DAYS,
         };
         Self {
             ingest,
