@@ -408,3 +408,90 @@ async fn a_missing_setting_fails_init_naming_the_variable() -> TestResult {
     );
     Ok(())
 }
+
+/// A drifted body (tests/fixtures/drifted/drifted_batch.json: a profile name that is an object, a number for the
+/// display number, for a `from_user_id` and for an image's `mime_type`, an element that is a string, a message and a
+/// status without what identifies them): every identifiable record, the media job and the unreadable items are in
+/// the stores, and the answer is 200.
+#[tokio::test]
+async fn a_drifted_body_is_recorded_as_far_as_it_can_be_read() -> TestResult {
+    let _moto = MOTO.read().await;
+    let w = stack("wh-drifted").await?;
+    let body = std::fs::read(
+        wavault_tests::workspace_root().join("tests/fixtures/drifted/drifted_batch.json"),
+    )?;
+    let answer = w.post_signed(&body).await?;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let journal_key =
+        wavault_core::records::journal_key(&wavault_core::records::body_sha256_hex(&body), true);
+    assert_eq!(w.keys("journal/").await?, vec![journal_key.clone()]);
+
+    let items = w.records().await?;
+    let kinds = |kind: &str| items.iter().filter(|i| s(i, "kind") == Some(kind)).count();
+    assert_eq!(
+        (
+            items.len(),
+            kinds("message"),
+            kinds("status"),
+            kinds("unreadable")
+        ),
+        (7, 3, 1, 3)
+    );
+    let item = |pk: &str, sk: &str| {
+        items
+            .iter()
+            .find(|i| s(i, "pk") == Some(pk) && s(i, "sk") == Some(sk))
+            .cloned()
+    };
+    for wamid in [
+        "wamid.DRIFT.TEXT",
+        "wamid.DRIFT.USERID",
+        "wamid.DRIFT.IMAGE",
+    ] {
+        assert!(
+            item(&w.stack.message_key(wamid), "message").is_some(),
+            "{wamid}"
+        );
+    }
+    assert!(item(&w.stack.message_key("wamid.DRIFT.OUT1"), "status#delivered").is_some());
+    let image = item(&w.stack.message_key("wamid.DRIFT.IMAGE"), "message").expect("image");
+    assert_eq!(s(&image, "media_id"), Some("2001"));
+    assert_eq!(s(&image, "media_status"), Some("pending"));
+    assert!(
+        !image.contains_key("media_mime_type"),
+        "a number is no MIME type"
+    );
+
+    // The element that is a string, under the keyed hash of its position, as sent.
+    let digest = wavault_core::records::body_sha256_hex(&body);
+    let unreadable_pk = w.stack.contact_hasher.record_key(
+        wavault_core::contact::RecordIdKind::Unreadable,
+        &format!("unreadable.{}.0.0.messages.3", &digest[..32]),
+    );
+    let string = item(&unreadable_pk, "unreadable#0.0.messages.3").expect("the string element");
+    assert_eq!(s(&string, "raw"), Some(r#""wamid.DRIFT.A_STRING""#));
+    assert_eq!(s(&string, "journal_key"), Some(journal_key.as_str()));
+    assert!(n(&string, "expires_at").is_some() && s(&string, "expiry_slot").is_some());
+    // The message without an id names its sender, so an erasure finds it.
+    let without_id = items
+        .iter()
+        .find(|i| s(i, "sk") == Some("unreadable#0.0.messages.4"))
+        .expect("the message without an id");
+    assert_eq!(s(without_id, "contact_wa_hash").map(str::len), Some(32));
+    assert!(s(without_id, "raw")
+        .unwrap_or_default()
+        .contains("sent without an id"));
+    assert!(items
+        .iter()
+        .any(|i| s(i, "sk") == Some("unreadable#0.1.statuses.1")));
+
+    let jobs = w.drain_jobs().await?;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["record"], w.stack.message_key("wamid.DRIFT.IMAGE"));
+    assert_eq!(jobs[0]["media_id"], "2001");
+
+    let logs = w.lambda.logs().join("\n");
+    assert!(logs.contains("\"MalformedElements\":3"), "counted: {logs}");
+    assert!(logs.contains("\"RecordsCreated\":7"));
+    Ok(())
+}

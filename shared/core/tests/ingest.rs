@@ -338,3 +338,111 @@ async fn a_1000_update_batch_writes_every_record() {
     assert_eq!(w.records.records_len(), 1000);
     assert_eq!(w.queue.jobs().len(), 333);
 }
+
+/// A drifted body (tests/fixtures/drifted/drifted_batch.json): a `contacts[]` entry whose name is
+/// an object, a number for the business's display number, a number for a `from_user_id`, an
+/// image whose `mime_type` is a number, an element that is a string, a message and a status
+/// without what identifies them.
+#[tokio::test]
+async fn a_drifted_body_keeps_every_identifiable_record_its_media_job_and_the_unreadable() {
+    let w = world();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/drifted/drifted_batch.json"
+    );
+    let body = std::fs::read(path).unwrap();
+    let WebhookResponse::Accepted(report) = deliver(&w, &body, APP_SECRET).await else {
+        panic!("not accepted")
+    };
+    assert!(report.parsed && report.journal_was_new);
+    assert_eq!(
+        (report.messages, report.statuses, report.malformed_elements),
+        (3, 1, 3)
+    );
+    assert_eq!(
+        (report.records_created, report.jobs_enqueued),
+        (7, 1),
+        "the unreadable elements are records too"
+    );
+    use wavault_core::records::{ItemKind, RecordKind};
+    assert_eq!(w.records.records_len(), 7);
+    assert_eq!(w.records.count_kind(RecordKind::Unreadable), 3);
+    let jobs = w.queue.jobs();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (jobs[0].record.as_str(), jobs[0].media_id.as_str()),
+        (
+            MemoryIngest::message_key("wamid.DRIFT.IMAGE").as_str(),
+            "2001"
+        )
+    );
+    assert_eq!(jobs[0].mime_type, None);
+    for wamid in [
+        "wamid.DRIFT.TEXT",
+        "wamid.DRIFT.USERID",
+        "wamid.DRIFT.IMAGE",
+    ] {
+        assert!(
+            w.records
+                .items
+                .lock()
+                .unwrap()
+                .contains_key(&wavault_core::records::ItemKey::message(
+                    &MemoryIngest::message_key(wamid)
+                )),
+            "{wamid}"
+        );
+    }
+    let unreadable: Vec<_> = w
+        .records
+        .items
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|item| item.kind == Some(ItemKind::Unreadable))
+        .cloned()
+        .collect();
+    for item in &unreadable {
+        assert_eq!(
+            item.journal_key.as_deref(),
+            Some(report.journal_key.as_str())
+        );
+        assert!(item.expires_at.is_some() && item.expiry_slot.is_some());
+        assert!(item.raw.as_deref().is_some_and(|raw| !raw.is_empty()));
+        assert!(item.key.sk.starts_with("unreadable#"));
+    }
+    assert!(unreadable
+        .iter()
+        .any(|item| item.raw.as_deref() == Some(r#""wamid.DRIFT.A_STRING""#)));
+    assert_eq!(w.metrics.get("MalformedElements"), 3);
+    assert_eq!(w.metrics.get("RecordsCreated"), 7);
+
+    // Meta redelivers: the same items, nothing new; the pending media is enqueued again.
+    let WebhookResponse::Accepted(again) = deliver(&w, &body, APP_SECRET).await else {
+        panic!("not accepted")
+    };
+    assert_eq!((again.records_created, again.records_duplicate), (0, 7));
+    assert_eq!(again.malformed_elements, 3);
+    assert_eq!(again.jobs_reenqueued, 1);
+    assert_eq!(w.records.records_len(), 7);
+}
+
+#[tokio::test]
+async fn a_failed_write_of_an_unreadable_element_answers_500() {
+    let w = world();
+    let body = samples::messages_body(
+        "15550001111",
+        vec![serde_json::json!({"from": "15550001111", "type": "text", "text": {"body": "no id"}})],
+    );
+    w.records.fail.store(true, Ordering::SeqCst);
+    assert_eq!(
+        deliver(&w, &body, APP_SECRET).await,
+        WebhookResponse::Unavailable,
+        "200 only when it is durable like any record"
+    );
+    w.records.fail.store(false, Ordering::SeqCst);
+    let WebhookResponse::Accepted(report) = deliver(&w, &body, APP_SECRET).await else {
+        panic!("not accepted")
+    };
+    assert_eq!((report.records_created, report.malformed_elements), (1, 1));
+}

@@ -80,6 +80,10 @@ pub enum RecordIdKind {
     ContactLink,
     /// A contact hash, as the partition key of the marker an erasure leaves (`erased.<key>`).
     ErasedContact,
+    /// The synthetic id of an element that could not be identified
+    /// (`unreadable.<body digest>.<entry>.<change>.<array>.<index>`): a redelivery of the body
+    /// maps to the same item.
+    Unreadable,
 }
 
 impl RecordIdKind {
@@ -89,6 +93,7 @@ impl RecordIdKind {
             RecordIdKind::Error => b"error_id:",
             RecordIdKind::ContactLink => b"contact_link:",
             RecordIdKind::ErasedContact => b"erased_contact:",
+            RecordIdKind::Unreadable => b"unreadable_id:",
         }
     }
 }

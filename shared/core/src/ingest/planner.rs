@@ -7,7 +7,11 @@ use crate::contact::{alias, ContactHasher, ContactIdKind, HashedPeople, RecordId
 use crate::records::{MediaRef, Record, RecordKind};
 use crate::retention::RetentionPolicy;
 use crate::webhook::model::{Contact, Metadata, Notification};
-use crate::webhook::parse::{parse_message_view, parse_messages_value, parse_status_view};
+use crate::webhook::parse::{
+    parse_message_view, parse_messages_value, parse_status_view, raw_change, raw_entry, raw_field,
+};
+use crate::webhook::view::ErrorCodeView;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 
 /// What a webhook amounts to, with counts for metrics.
@@ -16,7 +20,7 @@ pub struct IngestPlan {
     pub records: Vec<Record>,
     /// `changes[]` whose `field` is not `messages` (kept in the journal only).
     pub unhandled_changes: usize,
-    /// Array elements that could not be read (kept in the journal only).
+    /// Elements that could not be identified: one [`RecordKind::Unreadable`] record each.
     pub malformed_elements: usize,
 }
 
@@ -25,6 +29,10 @@ impl IngestPlan {
         self.records.iter().filter(|r| r.kind == kind).count()
     }
 }
+
+/// The largest `raw` an unreadable record keeps (a DynamoDB item holds 400 KB): a larger one
+/// is left to the journal object, which the record names (and its sort key says where in it).
+pub const UNREADABLE_RAW_MAX_BYTES: usize = 256 * 1024;
 
 /// Everything planning needs besides the notification.
 pub struct PlanContext<'a> {
@@ -40,92 +48,192 @@ pub struct PlanContext<'a> {
     pub people: &'a HashedPeople,
 }
 
-/// Turns every `entry[] x changes[] x value.{messages,statuses,errors}[]` into records.
+/// Where an element sits in a body: `<entry>.<change>.<array>.<index>`, `-` where a level does
+/// not apply (an unreadable entry has no change; a field that is not a list has no index).
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    entry: Option<usize>,
+    change: Option<usize>,
+    array: &'static str,
+    index: Option<usize>,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let part = |f: &mut std::fmt::Formatter<'_>, at: Option<usize>| match at {
+            Some(at) => write!(f, "{at}"),
+            None => f.write_str("-"),
+        };
+        part(f, self.entry)?;
+        f.write_str(".")?;
+        part(f, self.change)?;
+        write!(f, ".{}.", self.array)?;
+        part(f, self.index)
+    }
+}
+
+/// Turns every `entry[] x changes[] x value.{messages,statuses,errors}[]` into records. Each
+/// element is read on its own and leniently: a drifted field never costs an element, and one
+/// that cannot be identified becomes an [`RecordKind::Unreadable`] record of its own.
 pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
     let mut plan = IngestPlan::default();
     let mut contacts = ContactHashes::new(ctx.hasher);
+    let body = notification.body;
     for (entry_index, entry) in notification.entry.iter().enumerate() {
+        let base = RecordBase {
+            ctx,
+            waba_id: entry.id.as_deref(),
+            metadata: None,
+        };
+        if entry.unreadable {
+            let raw = raw_entry(body, entry_index).map_or("", RawValue::get);
+            plan.records.push(base.unreadable(
+                Position {
+                    entry: None,
+                    change: None,
+                    array: "entry",
+                    index: Some(entry_index),
+                },
+                raw,
+            ));
+            continue;
+        }
         for (change_index, change) in entry.changes.iter().enumerate() {
-            let value = match (&change.field, &change.value) {
-                (Some(field), Some(value)) if field == "messages" => value,
+            let at = |array: &'static str, index: Option<usize>| Position {
+                entry: Some(entry_index),
+                change: Some(change_index),
+                array,
+                index,
+            };
+            if change.unreadable {
+                let raw = raw_change(body, entry_index, change_index).map_or("", RawValue::get);
+                plan.records.push(base.unreadable(
+                    Position {
+                        entry: Some(entry_index),
+                        change: None,
+                        array: "changes",
+                        index: Some(change_index),
+                    },
+                    raw,
+                ));
+                continue;
+            }
+            let raw_value = match (&change.field, &change.value) {
+                (Some(field), Some(value)) if field == "messages" => value.get(),
                 _ => {
                     plan.unhandled_changes += 1;
                     continue;
                 }
             };
-            let Some(value) = parse_messages_value(value.get()) else {
-                plan.malformed_elements += 1;
+            let Some(value) = parse_messages_value(raw_value) else {
+                plan.records
+                    .push(base.unreadable(at("value", None), raw_value));
                 continue;
             };
             let base = RecordBase {
-                ctx,
-                waba_id: entry.id.as_deref(),
                 metadata: value.metadata.as_ref(),
+                ..base
             };
-            for raw in &value.messages {
-                match parse_message_view(raw.get()) {
-                    Some(message) => {
-                        let person = contacts.hashes(
-                            &value.contacts,
-                            message.from.as_deref(),
-                            message.from_user_id.as_deref(),
-                            message.from_parent_user_id.as_deref(),
-                        );
-                        let media = message.media().map(|(kind, media)| MediaRef {
-                            media_id: media.id.to_string(),
-                            kind: kind.as_str(),
-                            mime_type: media.mime_type.as_deref().map(str::to_owned),
-                            declared_sha256: media.sha256.as_deref().map(str::to_owned),
-                            deadline: crate::media::media_deadline(
-                                ctx.received_at,
-                                ctx.media_deadline_days,
-                            ),
-                        });
-                        let mut record = base.record(
-                            ctx.hasher.record_key(RecordIdKind::Message, &message.id),
-                            "message".to_owned(),
-                            RecordKind::Message,
-                            raw.get(),
-                        );
-                        person.apply(&mut record);
-                        record.message_type = Some(message.type_name().to_owned());
-                        record.error_code = message.errors.first().and_then(|e| e.code);
-                        record.media = media;
-                        plan.records.push(record);
-                    }
-                    None => plan.malformed_elements += 1,
+            for (array, elements) in [
+                ("messages", &value.messages),
+                ("statuses", &value.statuses),
+                ("errors", &value.errors),
+            ] {
+                if elements.not_a_list {
+                    let raw = raw_field(raw_value, array).map_or("", RawValue::get);
+                    plan.records.push(base.unreadable(at(array, None), raw));
                 }
             }
-            for raw in &value.statuses {
-                match parse_status_view(raw.get()) {
-                    Some(status) => {
-                        let person = contacts.hashes(
-                            &value.contacts,
-                            status.recipient_id.as_deref(),
-                            status.recipient_user_id.as_deref(),
-                            status.recipient_parent_user_id.as_deref(),
-                        );
-                        // The message's id: a status shares its message's partition.
-                        let mut record = base.record(
-                            ctx.hasher.record_key(RecordIdKind::Message, &status.id),
-                            format!("status#{}", status.status),
-                            RecordKind::Status,
-                            raw.get(),
-                        );
-                        person.apply(&mut record);
-                        record.error_code = status.errors.first().and_then(|e| e.code);
-                        record.status = Some(status.status.into_owned());
-                        plan.records.push(record);
+            for (index, raw) in value.messages.iter().enumerate() {
+                let view = parse_message_view(raw.get());
+                let Some((message, id)) =
+                    view.as_ref().and_then(|m| m.message_id().map(|id| (m, id)))
+                else {
+                    let mut record = base.unreadable(at("messages", Some(index)), raw.get());
+                    if let Some(message) = &view {
+                        contacts
+                            .hashes(
+                                &value.contacts,
+                                message.from.as_deref(),
+                                message.from_user_id.as_deref(),
+                                message.from_parent_user_id.as_deref(),
+                            )
+                            .apply(&mut record);
                     }
-                    None => plan.malformed_elements += 1,
-                }
+                    plan.records.push(record);
+                    continue;
+                };
+                let person = contacts.hashes(
+                    &value.contacts,
+                    message.from.as_deref(),
+                    message.from_user_id.as_deref(),
+                    message.from_parent_user_id.as_deref(),
+                );
+                let media = message.media().map(|(kind, media, media_id)| MediaRef {
+                    media_id: media_id.to_owned(),
+                    kind: kind.as_str(),
+                    mime_type: media.mime_type.as_deref().map(str::to_owned),
+                    declared_sha256: media.sha256.as_deref().map(str::to_owned),
+                    deadline: crate::media::media_deadline(
+                        ctx.received_at,
+                        ctx.media_deadline_days,
+                    ),
+                });
+                let mut record = base.record(
+                    ctx.hasher.record_key(RecordIdKind::Message, id),
+                    "message".to_owned(),
+                    RecordKind::Message,
+                    raw.get(),
+                );
+                person.apply(&mut record);
+                record.message_type = Some(message.type_name().to_owned());
+                record.error_code = message.errors.first().and_then(|e| e.code);
+                record.media = media;
+                plan.records.push(record);
+            }
+            for (index, raw) in value.statuses.iter().enumerate() {
+                let view = parse_status_view(raw.get());
+                let Some((status, (id, state))) =
+                    view.as_ref().and_then(|s| s.key().map(|key| (s, key)))
+                else {
+                    let mut record = base.unreadable(at("statuses", Some(index)), raw.get());
+                    if let Some(status) = &view {
+                        contacts
+                            .hashes(
+                                &value.contacts,
+                                status.recipient_id.as_deref(),
+                                status.recipient_user_id.as_deref(),
+                                status.recipient_parent_user_id.as_deref(),
+                            )
+                            .apply(&mut record);
+                    }
+                    plan.records.push(record);
+                    continue;
+                };
+                let person = contacts.hashes(
+                    &value.contacts,
+                    status.recipient_id.as_deref(),
+                    status.recipient_user_id.as_deref(),
+                    status.recipient_parent_user_id.as_deref(),
+                );
+                // The message's id: a status shares its message's partition.
+                let mut record = base.record(
+                    ctx.hasher.record_key(RecordIdKind::Message, id),
+                    format!("status#{state}"),
+                    RecordKind::Status,
+                    raw.get(),
+                );
+                person.apply(&mut record);
+                record.error_code = status.errors.first().and_then(|e| e.code);
+                record.status = Some(state.to_owned());
+                plan.records.push(record);
             }
             for (error_index, raw) in value.errors.iter().enumerate() {
                 // Value-level errors have no id of their own: derive one from the body and the
                 // position, so a redelivery of the same body maps to the same item.
                 let id = format!(
                     "error.{}.{entry_index}.{change_index}.{error_index}",
-                    &ctx.body_sha256_hex[..ctx.body_sha256_hex.len().min(32)]
+                    digest(ctx)
                 );
                 let mut record = base.record(
                     ctx.hasher.record_key(RecordIdKind::Error, &id),
@@ -133,17 +241,22 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                     RecordKind::Error,
                     raw.get(),
                 );
-                record.error_code =
-                    serde_json::from_str::<crate::webhook::GraphErrorDetail>(raw.get())
-                        .ok()
-                        .and_then(|e| e.code);
+                record.error_code = crate::webhook::lenient::is_object(raw.get())
+                    .then(|| serde_json::from_str::<ErrorCodeView>(raw.get()).ok())
+                    .flatten()
+                    .and_then(|e| e.code);
                 plan.records.push(record);
             }
         }
     }
+    plan.malformed_elements = plan.count(RecordKind::Unreadable);
+    // The account and number of the first record read (as before unreadable records existed),
+    // else of any.
     let (waba_id, phone_number_id) = plan
         .records
-        .first()
+        .iter()
+        .find(|r| r.kind != RecordKind::Unreadable)
+        .or(plan.records.first())
         .map(|r| (r.waba_id.clone(), r.phone_number_id.clone()))
         .unwrap_or_default();
     let links = journal_links(
@@ -160,6 +273,11 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
     );
     plan.records.extend(links);
     plan
+}
+
+/// The first 32 hex of the body's digest, as synthetic ids carry it.
+fn digest<'c>(ctx: &'c PlanContext<'_>) -> &'c str {
+    &ctx.body_sha256_hex[..ctx.body_sha256_hex.len().min(32)]
 }
 
 /// What the items about a journal object (its links, its body item) are made of.
@@ -260,6 +378,7 @@ pub fn journal_link_id(body_sha256_hex: &str) -> String {
     )
 }
 
+#[derive(Clone, Copy)]
 struct RecordBase<'a> {
     ctx: &'a PlanContext<'a>,
     waba_id: Option<&'a str>,
@@ -291,6 +410,23 @@ impl RecordBase<'_> {
             raw: raw.to_owned(),
             media: None,
         }
+    }
+
+    /// The record of an element that could not be identified, keyed by its position in the body
+    /// (a redelivery of the same bytes maps to the same item), holding it as sent.
+    fn unreadable(&self, at: Position, raw: &str) -> Record {
+        let id = format!("unreadable.{}.{at}", digest(self.ctx));
+        let raw = if raw.len() <= UNREADABLE_RAW_MAX_BYTES {
+            raw
+        } else {
+            ""
+        };
+        self.record(
+            self.ctx.hasher.record_key(RecordIdKind::Unreadable, &id),
+            format!("unreadable#{at}"),
+            RecordKind::Unreadable,
+            raw,
+        )
     }
 }
 

@@ -90,6 +90,8 @@ pub enum ItemKind {
     JournalLink,
     /// See [`RecordKind::JournalBody`].
     JournalBody,
+    /// See [`RecordKind::Unreadable`].
+    Unreadable,
     /// What an erasure leaves per id of the contact ([`crate::contact::ErasureMarker`]).
     ErasedContact,
     /// The tombstone an erasure leaves in place of a record: the webhook's conditional puts then
@@ -107,6 +109,7 @@ impl ItemKind {
             ItemKind::Error => "error",
             ItemKind::JournalLink => "journal-link",
             ItemKind::JournalBody => "journal-body",
+            ItemKind::Unreadable => "unreadable",
             ItemKind::ErasedContact => "erased-contact",
             ItemKind::Erased => "erased",
             ItemKind::Checkpoint => "checkpoint",
@@ -120,6 +123,7 @@ impl ItemKind {
             ItemKind::Error,
             ItemKind::JournalLink,
             ItemKind::JournalBody,
+            ItemKind::Unreadable,
             ItemKind::ErasedContact,
             ItemKind::Erased,
             ItemKind::Checkpoint,

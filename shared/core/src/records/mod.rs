@@ -24,6 +24,11 @@ pub enum RecordKind {
     /// account update, a body that did not parse and names no one), so the retention clock finds
     /// its journal object like any other. Key `journal.<body digest>` + `body`.
     JournalBody,
+    /// An element that could not be identified (not an object, no readable id, a message without
+    /// `id`, a status without `id` or `status`), kept as sent beside its readable siblings, so it
+    /// is counted, alarmed and found again. Key: the keyed hash of `unreadable.<body digest>.
+    /// <entry>.<change>.<array>.<index>` + `unreadable#<entry>.<change>.<array>.<index>`.
+    Unreadable,
 }
 
 impl RecordKind {
@@ -35,6 +40,7 @@ impl RecordKind {
             RecordKind::Error => ItemKind::Error,
             RecordKind::JournalLink => ItemKind::JournalLink,
             RecordKind::JournalBody => ItemKind::JournalBody,
+            RecordKind::Unreadable => ItemKind::Unreadable,
         }
     }
 
@@ -87,11 +93,12 @@ pub struct MediaRef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// Partition key: the keyed hash of the element's id ([`crate::contact::ContactHasher::record_key`]:
-    /// the message id, or a value-level error's synthetic `error.<digest>` id), never the id itself
+    /// the message id, or a value-level error's or an unreadable element's synthetic
+    /// `error.<digest>...` / `unreadable.<digest>...` id), never the id itself
     /// (a wamid embeds the contact's phone number; it stays inside `raw`). Journal links:
     /// `journal.<body digest>`.
     pub pk: String,
-    /// Sort key: `message`, `status#<status>` or `error#<n>`.
+    /// Sort key: `message`, `status#<status>`, `error` or `unreadable#<position>`.
     pub sk: String,
     pub kind: RecordKind,
     pub received_at: i64,
@@ -111,7 +118,8 @@ pub struct Record {
     pub status: Option<String>,
     /// Graph error code, for error items and failed statuses.
     pub error_code: Option<i64>,
-    /// The element exactly as Meta sent it (keeps unknown types and fields).
+    /// The element exactly as Meta sent it (keeps unknown types and fields); for an unreadable
+    /// element, empty when it is too large for an item (the journal object holds it).
     pub raw: String,
     pub media: Option<MediaRef>,
 }
