@@ -135,6 +135,42 @@ impl RotationStack {
             .to_owned())
     }
 
+    /// Puts `value` as an operator does with `aws secretsmanager put-secret-value` (no stage named: the new
+    /// version becomes `AWSCURRENT`, the old one `AWSPREVIOUS`; `AWSPENDING` stays where it is). The new version id.
+    ///
+    /// moto 5.2.5 takes `AWSCURRENT` off the version last *put* as current rather than the one carrying it (the
+    /// quirk in the module docs), so after `UpdateSecretVersionStage` moved `AWSCURRENT` (a finished rotation)
+    /// two versions would end up `AWSCURRENT`, which AWS never does. That is refused here: put before the first
+    /// rotation finishes.
+    pub async fn operator_put(&self, value: &Value) -> Result<String> {
+        let put = self
+            .secrets
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .map_err(aws("PutSecretValue"))?;
+        let version_id = put
+            .version_id()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Emulator("PutSecretValue returned no VersionId".into()))?;
+        let current: Vec<String> = self
+            .stages()
+            .await?
+            .into_iter()
+            .filter(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+            .map(|(id, _)| id)
+            .collect();
+        if current != [version_id.clone()] {
+            return Err(Error::Emulator(format!(
+                "moto left AWSCURRENT on {current:?} after PutSecretValue of {version_id} (AWS moves it to the new \
+                 version): put before a rotation moves AWSCURRENT"
+            )));
+        }
+        Ok(version_id)
+    }
+
     /// Moves `AWSCURRENT` to `version_id` as finishSecret's first call does (to stage a crash inside it).
     pub async fn move_current_to(&self, version_id: &str) -> Result<()> {
         let current = self.version_at("AWSCURRENT").await?;

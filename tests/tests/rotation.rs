@@ -16,6 +16,8 @@ type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 type Boxed<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const SIXTY_DAYS: f64 = 60.0;
+/// The label a merging finishSecret puts on its new version until AWSCURRENT is on it.
+const MERGE_STAGE: &str = "WAVAULT_MERGE";
 
 async fn stack(suffix: &str, strategy: &str, extra: &[(&str, &str)]) -> Boxed<RotationStack> {
     let moto = MotoServer::shared()?;
@@ -63,6 +65,7 @@ async fn assert_settled(r: &RotationStack) -> TestResult {
     };
     assert_eq!(count("AWSCURRENT"), 1, "{stages:?}");
     assert_eq!(count("AWSPENDING"), 0, "nothing left pending: {stages:?}");
+    assert_eq!(count(MERGE_STAGE), 0, "no merge label left: {stages:?}");
     Ok(())
 }
 
@@ -80,12 +83,18 @@ fn issued(r: &RotationStack) -> usize {
 
 /// No token or secret text in any captured line, and every Graph call carried a valid appsecret_proof.
 fn assert_clean(process: &LambdaProcess, r: &RotationStack) {
+    assert_clean_of(process, r, &[]);
+}
+
+/// [`assert_clean`], also for `more` secrets (values an operator put into the secret).
+fn assert_clean_of(process: &LambdaProcess, r: &RotationStack, more: &[&str]) {
     let logs = process.logs().join("\n");
     let mut secrets = vec![
         ACCESS_TOKEN.to_owned(),
         APP_SECRET.to_owned(),
         VERIFY_TOKEN.to_owned(),
     ];
+    secrets.extend(more.iter().map(|s| s.to_string()));
     secrets.extend(r.graph.last_issued_token());
     for secret in &secrets {
         assert!(
@@ -396,6 +405,104 @@ async fn a_crash_after_each_step_then_a_rerun_ends_with_a_valid_current_token() 
     assert_eq!(answer["version_id"], json!(token));
     assert_settled(&r).await?;
     assert_clean(&r.rotator, &r);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_operator_edit_during_a_pending_rotation_survives_the_finish() -> TestResult {
+    const NEW_APP_SECRET: &str = "reset-at-meta-app-secret";
+    const NEW_VERIFY_TOKEN: &str = "operator-new-verify-token";
+    const THIRD_VERIFY_TOKEN: &str = "operator-third-verify-token";
+    let r = stack("rot-edit", "exchange", &[("operator_note", "before")]).await?;
+    let token = request_token(1);
+    ok(r.step("createSecret", &token).await?)?;
+    let pending_token = r.json_at("AWSPENDING").await?["access_token"].clone();
+
+    // The operator resets the app secret at Meta and puts the secret back as `put-secret-value` does: the new
+    // app secret (the old one kept for webhooks signed with it), a new verify token, a field of their own added
+    // and one removed, the access token as it was.
+    r.graph.set_app(DEFAULT_APP_ID, NEW_APP_SECRET);
+    let mut edited = r.json_at("AWSCURRENT").await?;
+    edited["app_secret"] = json!(NEW_APP_SECRET);
+    edited["previous_app_secret"] = json!(APP_SECRET);
+    edited["verify_token"] = json!(NEW_VERIFY_TOKEN);
+    edited["escalation_contact"] = json!("ops-oncall");
+    edited
+        .as_object_mut()
+        .ok_or("secret is not an object")?
+        .remove("operator_note");
+    let edited_version = r.operator_put(&edited).await?;
+    assert_eq!(r.version_at("AWSPENDING").await?, Some(token.clone()));
+
+    assert_eq!(
+        ok(r.step("setSecret", &token).await?)?["outcome"],
+        json!("nothing_to_set")
+    );
+    // testSecret judges the pending token with the app secret AWSCURRENT holds now (Meta refuses the old one).
+    assert_eq!(
+        ok(r.step("testSecret", &token).await?)?["outcome"],
+        json!("tested")
+    );
+    assert_eq!(
+        ok(r.step("finishSecret", &token).await?)?["outcome"],
+        json!("merged")
+    );
+    let mut expected = edited.clone();
+    expected["access_token"] = pending_token.clone();
+    assert_eq!(
+        r.json_at("AWSCURRENT").await?,
+        expected,
+        "the edit survives, with the new token"
+    );
+    assert_eq!(r.version_at("AWSPREVIOUS").await?, Some(edited_version));
+    assert_settled(&r).await?;
+    // Secrets Manager delivering a step again changes nothing.
+    for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        assert_eq!(
+            ok(r.step(step, &token).await?)?["outcome"],
+            json!("already_current"),
+            "{step}"
+        );
+    }
+    assert_eq!(r.json_at("AWSCURRENT").await?, expected);
+    assert_eq!(issued(&r), 1);
+
+    assert_clean_of(&r.rotator, &r, &[NEW_APP_SECRET, NEW_VERIFY_TOKEN]);
+
+    // A pending version left by an interrupted run, an edit, then the schedule resuming the stale version (a
+    // secret of its own: see `operator_put` for why the edit must come before any rotation finished).
+    let r = stack("rot-edit-resumed", "exchange", &[]).await?;
+    ok(r.step("createSecret", &request_token(2)).await?)?;
+    let pending_token = r.json_at("AWSPENDING").await?["access_token"].clone();
+    let mut again = r.json_at("AWSCURRENT").await?;
+    again["verify_token"] = json!(THIRD_VERIFY_TOKEN);
+    again["escalation_contact"] = json!("ops-oncall");
+    r.operator_put(&again).await?;
+    let answer = ok(r.scheduled().await?)?;
+    assert_eq!(answer["resumed"], json!(true));
+    let outcomes: Vec<&str> = answer["steps"]
+        .as_array()
+        .ok_or("steps")?
+        .iter()
+        .filter_map(|s| s["outcome"].as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["already_pending", "nothing_to_set", "tested", "merged"]
+    );
+    assert_eq!(
+        Some(answer["version_id"].clone()),
+        r.version_at("AWSCURRENT").await?.map(Value::from)
+    );
+    again["access_token"] = pending_token;
+    assert_eq!(
+        r.json_at("AWSCURRENT").await?,
+        again,
+        "the resumed rotation kept the edit"
+    );
+    assert_settled(&r).await?;
+    assert_eq!(issued(&r), 1, "the pending token was used, none minted");
+    assert_clean_of(&r.rotator, &r, &[THIRD_VERIFY_TOKEN]);
     Ok(())
 }
 

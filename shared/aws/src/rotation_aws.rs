@@ -12,7 +12,7 @@ use aws_sdk_secretsmanager::operation::get_secret_value::{
     GetSecretValueError, GetSecretValueOutput,
 };
 use wavault_core::error::PortError;
-use wavault_core::rotation::{SecretVersion, SecretVersions, VersionValue, AWSPENDING};
+use wavault_core::rotation::{SecretVersion, SecretVersions, VersionValue};
 
 const SERVICE: &str = "secretsmanager";
 
@@ -82,18 +82,21 @@ impl SecretVersions for SecretsManagerVersions {
         value(secret_id, result)
     }
 
-    async fn put_pending(
+    async fn put_staged(
         &self,
         secret_id: &str,
         version_id: &str,
         text: &str,
+        stage: &str,
     ) -> Result<(), PortError> {
+        // With `VersionStages` named, PutSecretValue attaches that label only (moving it from any
+        // other version); without, it would move AWSCURRENT to the new version at once.
         self.client
             .put_secret_value()
             .secret_id(secret_id)
             .client_request_token(version_id)
             .secret_string(text)
-            .version_stages(AWSPENDING)
+            .version_stages(stage)
             .send()
             .await
             .map_err(|e| classify(SERVICE, &e))?;

@@ -16,11 +16,18 @@
 //!   expires or is revoked, so readers holding it keep working during the switch.
 //! - **testSecret**: `debug_token` must say the pending token is valid, of our app, with both
 //!   WhatsApp scopes and an expiry in the future (or none); with a phone number id configured, a
-//!   read of that number with the token must succeed. Otherwise the rotation fails and `AWSCURRENT`
-//!   is untouched; the scheduled path also takes `AWSPENDING` off the rejected version so the next
-//!   rotation can start.
-//! - **finishSecret**: move `AWSCURRENT` to the new version (Secrets Manager puts `AWSPREVIOUS` on
-//!   the old one) and take `AWSPENDING` off it.
+//!   read of that number with the token must succeed. The app (id and secret) is the one
+//!   `AWSCURRENT` holds now. Otherwise the rotation fails and `AWSCURRENT` is untouched; the
+//!   scheduled path also takes `AWSPENDING` off the rejected version so the next rotation can
+//!   start.
+//! - **finishSecret**: the token fields ([`ROTATED_FIELDS`]) come from the pending version, every
+//!   other field from `AWSCURRENT` as it is at finish. While `AWSCURRENT` still holds what
+//!   createSecret copied, move `AWSCURRENT` to the new version (Secrets Manager puts
+//!   `AWSPREVIOUS` on the old one) and take `AWSPENDING` off it; if an operator put another
+//!   version meanwhile (or a stale pending version is resumed), write `AWSCURRENT`'s JSON with
+//!   the new token as a new version and make that current instead, so the edit survives
+//!   (`Rotator::finish` in `steps.rs` has the why and the crash analysis). A token issued for
+//!   another `app_id` than `AWSCURRENT`'s never becomes current.
 //!
 //! Every step is idempotent and checks the stages first, so a crash after any step followed by a
 //! rerun (of the step, of the whole rotation, or of the schedule) ends with a valid `AWSCURRENT`.

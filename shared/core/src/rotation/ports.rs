@@ -85,15 +85,19 @@ pub trait SecretVersions: Send + Sync {
         secret_id: &str,
         version_id: &str,
     ) -> Result<Option<VersionValue>, PortError>;
-    /// Creates version `version_id` with `text`, staged `AWSPENDING` only (the label leaves any
-    /// other version). Putting the same value again under the same id is a no-op.
-    async fn put_pending(
+    /// Creates version `version_id` with `text`, staged `stage` only (the label leaves any other
+    /// version; the new version is never made `AWSCURRENT` by default). Putting the same value
+    /// again under the same id is a no-op; another value under an existing id is an error.
+    async fn put_staged(
         &self,
         secret_id: &str,
         version_id: &str,
         text: &str,
+        stage: &str,
     ) -> Result<(), PortError>;
-    /// Moves `stage` to `move_to` and/or removes it from `remove_from`.
+    /// Moves `stage` to `move_to` and/or removes it from `remove_from`. Fails when `remove_from`
+    /// does not carry `stage` (so moving `AWSCURRENT` away from the version a step read is a
+    /// compare-and-swap: it fails if someone moved `AWSCURRENT` meanwhile).
     async fn update_stage(
         &self,
         secret_id: &str,

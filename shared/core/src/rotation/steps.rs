@@ -4,14 +4,28 @@ use crate::clock::Clock;
 use crate::error::PortError;
 use crate::graph::{GraphError, GraphErrorKind};
 use crate::metrics::Metrics;
-use crate::rotation::{verdict, AccessToken, AppCredentials, SecretVersions, TokenGraph};
+use crate::rotation::{
+    verdict, AccessToken, AppCredentials, SecretVersion, SecretVersions, TokenGraph, VersionValue,
+};
 use crate::secrets::{MetaSecret, SecretError};
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// The staging label of the version readers get.
 pub const AWSCURRENT: &str = "AWSCURRENT";
 /// The staging label of a version being rotated in.
 pub const AWSPENDING: &str = "AWSPENDING";
+/// The staging label a merged version carries from its `PutSecretValue` until `AWSCURRENT` has
+/// moved to it ([`Rotator::step`], finishSecret). A put names a label because without one
+/// Secrets Manager would make the new version `AWSCURRENT` at once, unconditionally; with it,
+/// `AWSCURRENT` moves by `UpdateSecretVersionStage` away from the very version that was merged,
+/// which fails if an operator put another version meanwhile. Taken off again at the end.
+pub const MERGE_STAGE: &str = "WAVAULT_MERGE";
+/// The fields of the Meta secret the rotation owns: what a pending version brings to
+/// `AWSCURRENT`. Every other field (`app_id`, `app_secret`, `verify_token`,
+/// `previous_app_secret`, `system_user_id`, anything an operator added) belongs to the operator
+/// and is taken from `AWSCURRENT` as it is when the rotation finishes.
+pub const ROTATED_FIELDS: [&str; 1] = ["access_token"];
 /// The scopes a WhatsApp Cloud API token needs.
 pub const WHATSAPP_SCOPES: [&str; 2] = [
     "whatsapp_business_messaging",
@@ -127,12 +141,20 @@ pub enum RotationError {
     /// testSecret's verdict: the new token must not become current.
     #[error("the pending token failed testSecret: {0}")]
     Rejected(&'static str),
+    /// finishSecret: `AWSCURRENT` names another app than the one the pending token was issued
+    /// for, so the token must not become current with it.
+    #[error("the app_id of secret {secret_id} changed since version {version_id} was created: its token belongs to the previous app and does not become current")]
+    AppChanged {
+        secret_id: String,
+        version_id: String,
+    },
 }
 
 impl RotationError {
-    /// Whether testSecret judged the token itself bad (rather than failing to judge it).
+    /// Whether the pending token itself must not become current (rather than a failure to judge
+    /// or to write it): testSecret rejected it, or the app changed under it.
     pub fn is_rejection(&self) -> bool {
-        matches!(self, Self::Rejected(_))
+        matches!(self, Self::Rejected(_) | Self::AppChanged { .. })
     }
 }
 
@@ -149,11 +171,20 @@ pub enum StepOutcome {
     Tested,
     /// finishSecret made the version current.
     Finished,
-    /// The version is already `AWSCURRENT` (a rerun after the rotation finished).
+    /// finishSecret found `AWSCURRENT` changed since createSecret (an operator's edit) and made
+    /// a new version current: `AWSCURRENT`'s fields with the pending version's token.
+    Merged,
+    /// The version is already `AWSCURRENT`, or its token is, merged into a newer version (a
+    /// rerun after the rotation finished).
     AlreadyCurrent,
 }
 
 impl StepOutcome {
+    /// A new token became `AWSCURRENT` in this step.
+    pub fn rotated(self) -> bool {
+        matches!(self, Self::Finished | Self::Merged)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
@@ -161,6 +192,7 @@ impl StepOutcome {
             Self::NothingToSet => "nothing_to_set",
             Self::Tested => "tested",
             Self::Finished => "finished",
+            Self::Merged => "merged",
             Self::AlreadyCurrent => "already_current",
         }
     }
@@ -226,6 +258,9 @@ pub struct Rotator {
     pub phone_number_id: Option<String>,
 }
 
+/// The secret's JSON object, field by field.
+type Fields = serde_json::Map<String, serde_json::Value>;
+
 /// The fields of the Meta secret rotation uses.
 struct Parsed {
     app: AppCredentials,
@@ -253,7 +288,7 @@ impl Rotator {
                 version_id,
             } => match self.step(&secret_id, step, &version_id).await {
                 Ok(done) => {
-                    if done == StepOutcome::Finished {
+                    if done.rotated() {
                         self.metrics.count(METRIC_ROTATED, 1);
                     }
                     outcome.step = Some((step, done));
@@ -266,11 +301,7 @@ impl Rotator {
                 fresh_version_id,
             } => match self.rotate(&secret_id, &fresh_version_id).await {
                 Ok(report) => {
-                    if report
-                        .steps
-                        .iter()
-                        .any(|(_, done)| *done == StepOutcome::Finished)
-                    {
+                    if report.steps.iter().any(|(_, done)| done.rotated()) {
                         self.metrics.count(METRIC_ROTATED, 1);
                     }
                     outcome.rotation = Some(report);
@@ -315,6 +346,17 @@ impl Rotator {
         step: RotationStep,
         version_id: &str,
     ) -> Result<StepOutcome, RotationError> {
+        Ok(self.run_step(secret_id, step, version_id).await?.0)
+    }
+
+    /// [`step`](Self::step), and the version `AWSCURRENT` is on when this step leaves it
+    /// settled (finishSecret, or any step of a rotation that already finished).
+    async fn run_step(
+        &self,
+        secret_id: &str,
+        step: RotationStep,
+        version_id: &str,
+    ) -> Result<(StepOutcome, Option<String>), RotationError> {
         let versions = self.secrets.versions(secret_id).await?;
         let this = versions.iter().find(|v| v.version_id == version_id);
         if let Some(version) = this.filter(|v| v.has(AWSCURRENT)) {
@@ -324,22 +366,29 @@ impl Rotator {
                     .update_stage(secret_id, AWSPENDING, None, Some(version_id))
                     .await?;
             }
-            tracing::info!(
-                event = "rotation_step",
-                step = step.as_str(),
-                version_id,
-                outcome = "already_current"
-            );
-            return Ok(StepOutcome::AlreadyCurrent);
+            log_step(step, version_id, StepOutcome::AlreadyCurrent);
+            return Ok((StepOutcome::AlreadyCurrent, Some(version_id.to_owned())));
         }
         let pending = this.is_some_and(|v| v.has(AWSPENDING));
-        let outcome = match step {
-            RotationStep::CreateSecret => self.create(secret_id, version_id, pending).await?,
-            _ if !pending => {
-                return Err(RotationError::NotPending {
-                    secret_id: secret_id.to_owned(),
-                    version_id: version_id.to_owned(),
-                })
+        if !pending {
+            // Not (or no longer) a rotation in progress: a fresh createSecret, a rerun after a
+            // finishSecret that merged this version's token into a newer version (which left
+            // this one without a label), or a stray step. Decided before anything is minted.
+            match self.secrets.value_of_version(secret_id, version_id).await? {
+                None if step == RotationStep::CreateSecret => {}
+                Some(value) => {
+                    if let Some(current) = self.token_is_current(secret_id, &value).await? {
+                        log_step(step, version_id, StepOutcome::AlreadyCurrent);
+                        return Ok((StepOutcome::AlreadyCurrent, Some(current)));
+                    }
+                    return Err(not_pending(secret_id, version_id));
+                }
+                None => return Err(not_pending(secret_id, version_id)),
+            }
+        }
+        let (outcome, current) = match step {
+            RotationStep::CreateSecret => {
+                (self.create(secret_id, version_id, pending).await?, None)
             }
             // Nothing to change at Meta: the new token is live the moment Meta issues it, and
             // the old one stays valid until it expires or is revoked.
@@ -349,35 +398,22 @@ impl Rotator {
                     version_id,
                     "nothing to change at Meta: the new token is already live there"
                 );
-                StepOutcome::NothingToSet
+                (StepOutcome::NothingToSet, None)
             }
-            RotationStep::TestSecret => self.test(secret_id, version_id).await?,
+            RotationStep::TestSecret => (self.test(secret_id, version_id).await?, None),
             RotationStep::FinishSecret => {
-                let current = versions
-                    .iter()
-                    .find(|v| v.has(AWSCURRENT))
-                    .map(|v| v.version_id.as_str());
-                self.secrets
-                    .update_stage(secret_id, AWSCURRENT, Some(version_id), current)
-                    .await?;
-                self.secrets
-                    .update_stage(secret_id, AWSPENDING, None, Some(version_id))
-                    .await?;
-                StepOutcome::Finished
+                let (outcome, current) = self.finish(secret_id, version_id, &versions).await?;
+                (outcome, Some(current))
             }
         };
-        tracing::info!(
-            event = "rotation_step",
-            step = step.as_str(),
-            version_id,
-            outcome = outcome.as_str()
-        );
-        Ok(outcome)
+        log_step(step, version_id, outcome);
+        Ok((outcome, current))
     }
 
     /// The whole rotation: resumes the version staged `AWSPENDING` if there is one (an earlier run
     /// was interrupted), else starts one under `fresh_version_id`. A token rejected by testSecret
-    /// loses its `AWSPENDING` label, so the next run starts afresh.
+    /// (or by finishSecret: the app changed) loses its `AWSPENDING` label, so the next run starts
+    /// afresh.
     pub async fn rotate(
         &self,
         secret_id: &str,
@@ -392,9 +428,15 @@ impl Rotator {
             tracing::info!(event = "rotation_resumed", version_id = %version_id);
         }
         let mut steps = Vec::with_capacity(RotationStep::ALL.len());
+        let mut current = version_id.clone();
         for step in RotationStep::ALL {
-            match self.step(secret_id, step, &version_id).await {
-                Ok(done) => steps.push((step, done)),
+            match self.run_step(secret_id, step, &version_id).await {
+                Ok((done, now_current)) => {
+                    steps.push((step, done));
+                    if let Some(now_current) = now_current {
+                        current = now_current;
+                    }
+                }
                 Err(error) => {
                     if error.is_rejection() {
                         self.abandon(secret_id, &version_id).await;
@@ -404,7 +446,7 @@ impl Rotator {
             }
         }
         Ok(RotationReport {
-            version_id,
+            version_id: current,
             resumed,
             steps,
         })
@@ -506,7 +548,7 @@ impl Rotator {
         }
         let text = with_access_token(secret_id, &current.text, &issued.token)?;
         self.secrets
-            .put_pending(secret_id, version_id, &text)
+            .put_staged(secret_id, version_id, &text, AWSPENDING)
             .await?;
         tracing::info!(
             event = "rotation_token_issued",
@@ -517,16 +559,16 @@ impl Rotator {
         Ok(StepOutcome::Created)
     }
 
+    /// Judges the pending token with the app as `AWSCURRENT` has it now (an operator may have
+    /// changed `app_secret` since createSecret): what finishSecret would make current.
     async fn test(&self, secret_id: &str, version_id: &str) -> Result<StepOutcome, RotationError> {
-        let pending = self
-            .secrets
-            .value_of_version(secret_id, version_id)
-            .await?
-            .ok_or_else(|| RotationError::NotPending {
-                secret_id: secret_id.to_owned(),
-                version_id: version_id.to_owned(),
-            })?;
-        let parsed = parse(secret_id, &pending.text)?;
+        let pending = self.pending_value(secret_id, version_id).await?;
+        let current = self.current_value(secret_id).await?;
+        let candidate = merge(
+            &fields(secret_id, &current.text)?,
+            &fields(secret_id, &pending.text)?,
+        );
+        let parsed = parse(secret_id, &to_text(secret_id, &candidate)?)?;
         let info = self
             .graph
             .debug_token(&parsed.app, &parsed.token)
@@ -565,6 +607,166 @@ impl Rotator {
             }
         }
         Ok(StepOutcome::Tested)
+    }
+
+    /// finishSecret: makes the pending token current without reverting anything an operator
+    /// put into `AWSCURRENT` since createSecret copied it.
+    ///
+    /// The pending version is a copy of `AWSCURRENT` as it was at createSecret, with the new
+    /// token. Moving `AWSCURRENT` to it is right only while `AWSCURRENT` still holds what was
+    /// copied; an operator's `put-secret-value` in between (a new `app_secret` with the old one
+    /// as `previous_app_secret`, a new `verify_token`, a field of their own), or a rotation
+    /// resumed days later, would otherwise be silently reverted. So the token fields
+    /// ([`ROTATED_FIELDS`]) come from the pending version and every other field from
+    /// `AWSCURRENT` as read here:
+    /// - `AWSCURRENT`'s other fields are those of the pending version: `AWSCURRENT` moves to it,
+    ///   as Secrets Manager's rotation templates do;
+    /// - `AWSCURRENT` already carries the pending token (an earlier finishSecret merged it and
+    ///   was interrupted): only the labels are tidied;
+    /// - otherwise a new version is written, `AWSCURRENT`'s JSON with the pending token (fields
+    ///   added or removed by the operator stay so), and `AWSCURRENT` moves to it; the pending
+    ///   version loses `AWSPENDING` and is left unlabelled. Secrets Manager's contract for a
+    ///   rotation is met: at the end `AWSPENDING` is on no version, and the new token is in
+    ///   `AWSCURRENT`.
+    ///
+    /// A version's value cannot change, and for Secrets Manager's own rotation the version id
+    /// is its `ClientRequestToken`, so the stale copy cannot be rewritten in place, nor (for a
+    /// rotation Secrets Manager drives) recreated under a fresh id and retested; merging at
+    /// finish serves both triggers and also covers an edit made after testSecret. testSecret
+    /// already judges the pending token with `AWSCURRENT`'s app credentials. If `AWSCURRENT`
+    /// names another `app_id`, the token (issued for the previous app) is refused instead
+    /// ([`RotationError::AppChanged`]).
+    ///
+    /// Every move of `AWSCURRENT` names the version read here as the one to remove it from, so an
+    /// operator's put landing during this step makes the move fail (nothing reverted) and the
+    /// retry merges again. The merged version's id is derived from the pending and the current
+    /// version ids, so a rerun after a crash at any write puts the same value under the same id
+    /// (a no-op) or finds the token already current; writes are ordered so that every crash
+    /// leaves either the old `AWSCURRENT` or a current version with the new token, and the
+    /// pending version labelled until the end.
+    async fn finish(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        versions: &[SecretVersion],
+    ) -> Result<(StepOutcome, String), RotationError> {
+        let pending = self.pending_value(secret_id, version_id).await?;
+        let current = self.current_value(secret_id).await?;
+        let pending_fields = fields(secret_id, &pending.text)?;
+        let current_fields = fields(secret_id, &current.text)?;
+        let merged = merge(&current_fields, &pending_fields);
+        let merged_text = to_text(secret_id, &merged)?;
+        let issued_for = parse(secret_id, &pending.text)?;
+        let now_for = parse(secret_id, &merged_text)?;
+        if issued_for.app.app_id() != now_for.app.app_id() {
+            return Err(RotationError::AppChanged {
+                secret_id: secret_id.to_owned(),
+                version_id: version_id.to_owned(),
+            });
+        }
+        let merge_holder = versions
+            .iter()
+            .find(|v| v.has(MERGE_STAGE))
+            .map(|v| v.version_id.as_str());
+        if merged == pending_fields {
+            // AWSCURRENT is still what createSecret copied (or differs in token fields only).
+            self.secrets
+                .update_stage(
+                    secret_id,
+                    AWSCURRENT,
+                    Some(version_id),
+                    Some(&current.version_id),
+                )
+                .await?;
+            self.settle(secret_id, version_id, merge_holder).await?;
+            return Ok((StepOutcome::Finished, version_id.to_owned()));
+        }
+        if merged == current_fields {
+            // The pending token is already current: an earlier finishSecret merged it.
+            self.settle(secret_id, version_id, merge_holder).await?;
+            return Ok((StepOutcome::AlreadyCurrent, current.version_id));
+        }
+        let merged_id = merged_version_id(version_id, &current.version_id);
+        tracing::info!(
+            event = "rotation_merge",
+            version_id,
+            current_version_id = %current.version_id,
+            merged_version_id = %merged_id,
+            kept_fields = %changed_fields(&pending_fields, &current_fields).join(","),
+            "AWSCURRENT changed since createSecret: its fields are kept, only the token comes from the pending version"
+        );
+        self.secrets
+            .put_staged(secret_id, &merged_id, &merged_text, MERGE_STAGE)
+            .await?;
+        self.secrets
+            .update_stage(
+                secret_id,
+                AWSCURRENT,
+                Some(&merged_id),
+                Some(&current.version_id),
+            )
+            .await?;
+        self.settle(secret_id, version_id, Some(&merged_id)).await?;
+        Ok((StepOutcome::Merged, merged_id))
+    }
+
+    /// The end of finishSecret: [`MERGE_STAGE`] off `merge_holder`, then `AWSPENDING` off the
+    /// pending version (last, so an interrupted finish is still found pending and rerun).
+    async fn settle(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        merge_holder: Option<&str>,
+    ) -> Result<(), RotationError> {
+        if let Some(holder) = merge_holder {
+            self.secrets
+                .update_stage(secret_id, MERGE_STAGE, None, Some(holder))
+                .await?;
+        }
+        self.secrets
+            .update_stage(secret_id, AWSPENDING, None, Some(version_id))
+            .await?;
+        Ok(())
+    }
+
+    /// The id of the version `AWSCURRENT` is on when it carries the token fields of `value`
+    /// (a version whose token an earlier finishSecret merged into a newer one).
+    async fn token_is_current(
+        &self,
+        secret_id: &str,
+        value: &VersionValue,
+    ) -> Result<Option<String>, RotationError> {
+        let Some(current) = self.secrets.value_at_stage(secret_id, AWSCURRENT).await? else {
+            return Ok(None);
+        };
+        let (this, now) = (
+            fields(secret_id, &value.text)?,
+            fields(secret_id, &current.text)?,
+        );
+        let same = ROTATED_FIELDS
+            .iter()
+            .all(|field| this.get(*field).is_some() && this.get(*field) == now.get(*field));
+        Ok(same.then_some(current.version_id))
+    }
+
+    async fn pending_value(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+    ) -> Result<VersionValue, RotationError> {
+        self.secrets
+            .value_of_version(secret_id, version_id)
+            .await?
+            .ok_or_else(|| not_pending(secret_id, version_id))
+    }
+
+    async fn current_value(&self, secret_id: &str) -> Result<VersionValue, RotationError> {
+        self.secrets
+            .value_at_stage(secret_id, AWSCURRENT)
+            .await?
+            .ok_or_else(|| RotationError::NoCurrent {
+                secret_id: secret_id.to_owned(),
+            })
     }
 
     /// Takes `AWSPENDING` off a rejected version (best effort: a failure leaves it for the next
@@ -622,24 +824,99 @@ fn parse(secret_id: &str, text: &str) -> Result<Parsed, RotationError> {
     })
 }
 
+fn not_pending(secret_id: &str, version_id: &str) -> RotationError {
+    RotationError::NotPending {
+        secret_id: secret_id.to_owned(),
+        version_id: version_id.to_owned(),
+    }
+}
+
+fn log_step(step: RotationStep, version_id: &str, outcome: StepOutcome) {
+    tracing::info!(
+        event = "rotation_step",
+        step = step.as_str(),
+        version_id,
+        outcome = outcome.as_str()
+    );
+}
+
+fn malformed(secret_id: &str, e: &serde_json::Error) -> SecretError {
+    SecretError::Malformed {
+        secret_id: secret_id.to_owned(),
+        line: e.line(),
+        column: e.column(),
+    }
+}
+
+/// The secret's JSON object; reports where it is malformed, never what it holds.
+fn fields(secret_id: &str, text: &str) -> Result<Fields, RotationError> {
+    serde_json::from_str(text).map_err(|e| malformed(secret_id, &e).into())
+}
+
+fn to_text(secret_id: &str, fields: &Fields) -> Result<String, RotationError> {
+    serde_json::to_string(fields).map_err(|e| malformed(secret_id, &e).into())
+}
+
+/// `current` with the token fields ([`ROTATED_FIELDS`]) of `pending`: every field of `current`
+/// but those as it is, including fields only `current` has and without fields it dropped.
+fn merge(current: &Fields, pending: &Fields) -> Fields {
+    let mut merged = current.clone();
+    for field in ROTATED_FIELDS {
+        match pending.get(field) {
+            Some(value) => merged.insert(field.to_owned(), value.clone()),
+            None => merged.remove(field),
+        };
+    }
+    merged
+}
+
+/// The names (never the values) of the operator's fields that differ between the two versions.
+fn changed_fields<'a>(pending: &'a Fields, current: &'a Fields) -> Vec<&'a str> {
+    let mut names: Vec<&str> = pending
+        .keys()
+        .chain(current.keys())
+        .map(String::as_str)
+        .filter(|name| !ROTATED_FIELDS.contains(name))
+        .filter(|name| pending.get(*name) != current.get(*name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The id of the version finishSecret merges `pending` into while `AWSCURRENT` is on `current`:
+/// the same for a rerun over the same versions (so its put is a no-op), another after a further
+/// edit. UUID-shaped, as Secrets Manager's `ClientRequestToken` (32 to 64 characters).
+fn merged_version_id(pending: &str, current: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"wavault merged version\0")
+        .chain_update(pending.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(current.as_bytes())
+        .finalize();
+    let hex = hex::encode(&digest[..16]);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
 /// The secret's JSON with `access_token` replaced and every other field as it was.
 fn with_access_token(
     secret_id: &str,
     text: &str,
     token: &AccessToken,
 ) -> Result<String, RotationError> {
-    let malformed = |e: serde_json::Error| SecretError::Malformed {
-        secret_id: secret_id.to_owned(),
-        line: e.line(),
-        column: e.column(),
-    };
-    let mut fields: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(text).map_err(malformed)?;
+    let mut fields = fields(secret_id, text)?;
     fields.insert(
         "access_token".to_owned(),
         serde_json::Value::String(token.expose().to_owned()),
     );
-    serde_json::to_string(&fields).map_err(|e| malformed(e).into())
+    to_text(secret_id, &fields)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Unit tests of `rotation`: the step logic over in-memory ports (a Secrets Manager with staging
-//! labels and injectable crashes, and a Graph API that issues and inspects tokens).
+//! labels, injectable crashes and operator edits, and a Graph API that issues and inspects
+//! tokens).
 use super::*;
 use crate::clock::FixedClock;
 use crate::rotation::*;
@@ -12,6 +13,10 @@ const SECRET: &str = "meta";
 const APP_ID: &str = "100000000000001";
 const APP_SECRET: &str = "app-secret-value";
 const OLD_TOKEN: &str = "EAAGoldTOKENvalue";
+/// The app secret after the operator reset it at Meta (and put it into the secret).
+const NEW_APP_SECRET: &str = "reset-app-secret-value";
+const NEW_VERIFY_TOKEN: &str = "verify-me-again";
+const OTHER_APP_ID: &str = "100000000000999";
 const NOW: i64 = 1_700_000_000;
 const DAY: i64 = 86_400;
 
@@ -24,6 +29,9 @@ struct Versions {
     /// Writes (put, stage updates) that succeed before every call fails: a crash.
     writes_left: Option<usize>,
     crashed: bool,
+    /// An operator's `put-secret-value` that lands just before the write after this many more.
+    edit_before_write: Option<(usize, String)>,
+    operator_puts: usize,
 }
 
 #[derive(Default)]
@@ -60,12 +68,48 @@ impl MemoryVersions {
         s.crashed = false;
     }
 
+    /// The operator's `aws secretsmanager put-secret-value` (no stage): a new version becomes
+    /// `AWSCURRENT`, the old current `AWSPREVIOUS`; `AWSPENDING` stays where it is. Its id.
+    fn operator_put(&self, text: &str) -> String {
+        Self::put_current(&mut self.lock(), text)
+    }
+
+    fn put_current(s: &mut Versions, text: &str) -> String {
+        s.operator_puts += 1;
+        let id = format!("op-{}-version-0000000000000000000000000", s.operator_puts);
+        for (_, stages) in s.versions.values_mut() {
+            stages.retain(|st| st != "AWSPREVIOUS");
+            if stages.iter().any(|st| st == AWSCURRENT) {
+                stages.retain(|st| st != AWSCURRENT);
+                stages.push("AWSPREVIOUS".to_owned());
+            }
+        }
+        s.versions.insert(
+            id.clone(),
+            (Some(text.to_owned()), vec![AWSCURRENT.to_owned()]),
+        );
+        id
+    }
+
+    /// The operator's put lands just before the rotator's write after `writes` more (a race
+    /// with a step that already read the secret).
+    fn edit_before_write(&self, writes: usize, text: &str) {
+        self.lock().edit_before_write = Some((writes, text.to_owned()));
+    }
+
     fn check(&self, write: bool) -> Result<(), PortError> {
         let mut s = self.lock();
         if s.crashed {
             return Err(crash());
         }
         if write {
+            match s.edit_before_write.take() {
+                Some((0, text)) => {
+                    Self::put_current(&mut s, &text);
+                }
+                Some((n, text)) => s.edit_before_write = Some((n - 1, text)),
+                None => {}
+            }
             match s.writes_left {
                 Some(0) => {
                     s.crashed = true;
@@ -149,11 +193,12 @@ impl SecretVersions for MemoryVersions {
             }))
     }
 
-    async fn put_pending(
+    async fn put_staged(
         &self,
         _secret_id: &str,
         version_id: &str,
         text: &str,
+        stage: &str,
     ) -> Result<(), PortError> {
         self.check(true)?;
         let mut s = self.lock();
@@ -167,11 +212,11 @@ impl SecretVersions for MemoryVersions {
             ));
         }
         for (_, stages) in s.versions.values_mut() {
-            stages.retain(|st| st != AWSPENDING);
+            stages.retain(|st| st != stage);
         }
         s.versions.insert(
             version_id.to_owned(),
-            (Some(text.to_owned()), vec![AWSPENDING.to_owned()]),
+            (Some(text.to_owned()), vec![stage.to_owned()]),
         );
         Ok(())
     }
@@ -248,6 +293,10 @@ struct Tokens {
     phones: Vec<String>,
     /// (call, token) of every call that presented a token.
     calls: Vec<(&'static str, String)>,
+    /// The app secret Meta accepts (the operator may reset it); `None`: [`APP_SECRET`].
+    app_secret: Option<String>,
+    /// (token inspected, app secret of the app token) of every `debug_token` call.
+    inspected_with: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -282,6 +331,11 @@ impl MemoryGraph {
         self.lock().info.get(token).is_some_and(|i| i.is_valid)
     }
 
+    /// The operator resets the app secret at Meta: only `secret` works from now on.
+    fn reset_app_secret(&self, secret: &str) {
+        self.lock().app_secret = Some(secret.to_owned());
+    }
+
     fn revoke(&self, token: &str) {
         if let Some(info) = self.lock().info.get_mut(token) {
             info.is_valid = false;
@@ -303,7 +357,7 @@ impl MemoryGraph {
                 reason: "injected",
             });
         }
-        if app.app_secret() != APP_SECRET
+        if app.app_secret() != t.app_secret.as_deref().unwrap_or(APP_SECRET)
             || !t.info.get(presented.expose()).is_some_and(|i| i.is_valid)
         {
             return Err(crate::graph::classify(401, Some(190), false));
@@ -351,9 +405,18 @@ impl TokenGraph for MemoryGraph {
         app: &AppCredentials,
         token: &AccessToken,
     ) -> Result<TokenInfo, GraphError> {
-        assert_eq!(app.app_id(), APP_ID);
+        assert!(
+            [APP_ID, OTHER_APP_ID].contains(&app.app_id()),
+            "unknown app"
+        );
         let mut t = self.lock();
         t.calls.push(("debug_token", token.expose().to_owned()));
+        t.inspected_with
+            .push((token.expose().to_owned(), app.app_secret().to_owned()));
+        // The app token `{app_id}|{app_secret}` with a secret Meta no longer knows is refused.
+        if app.app_secret() != t.app_secret.as_deref().unwrap_or(APP_SECRET) {
+            return Err(crate::graph::classify(400, Some(190), false));
+        }
         Ok(t.info.get(token.expose()).cloned().unwrap_or_default())
     }
 
@@ -446,6 +509,40 @@ fn assert_settled(f: &Fixture) {
     );
     assert_eq!(f.store.labelled(AWSCURRENT), 1);
     assert_eq!(f.store.labelled(AWSPENDING), 0, "nothing left pending");
+    assert_eq!(f.store.labelled(MERGE_STAGE), 0, "no merge label left");
+}
+
+/// The secret as the operator puts it back while a rotation is pending: the app secret reset at
+/// Meta (the old one kept as `previous_app_secret` for webhooks signed with it), a new verify
+/// token, a field of their own added and one removed; `access_token` as it was.
+fn edited_json(extra: &[(&str, &str)]) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "app_id": APP_ID,
+        "app_secret": NEW_APP_SECRET,
+        "verify_token": NEW_VERIFY_TOKEN,
+        "access_token": OLD_TOKEN,
+        "previous_app_secret": APP_SECRET,
+        "escalation_contact": "ops-oncall",
+    });
+    for (k, v) in extra {
+        value[*k] = serde_json::json!(v);
+    }
+    value
+}
+
+/// `edited` with `token`: what AWSCURRENT must hold after the rotation.
+fn with_token(edited: &serde_json::Value, token: &str) -> serde_json::Value {
+    let mut expected = edited.clone();
+    expected["access_token"] = serde_json::json!(token);
+    expected
+}
+
+/// The operator resets the app secret at Meta and puts `edited` into AWSCURRENT. Its version id.
+fn operator_edits(f: &Fixture, edited: &serde_json::Value) -> String {
+    if edited["app_secret"] == NEW_APP_SECRET {
+        f.graph.reset_app_secret(NEW_APP_SECRET);
+    }
+    f.store.operator_put(&edited.to_string())
 }
 
 // -- tests -------------------------------------------------------------------------------------
@@ -675,6 +772,272 @@ async fn a_crash_inside_finish_is_completed_by_the_rerun() {
     assert_eq!(report.version_id, version(1));
     assert_settled(&f);
     assert_eq!(f.graph.issued(), 1);
+}
+
+#[tokio::test]
+async fn an_operator_edit_between_create_and_finish_survives_and_the_new_token_becomes_current() {
+    let f = fixture(RotationStrategy::Exchange, Some("555"), &[]);
+    let created = f
+        .rotator
+        .handle(step(RotationStep::CreateSecret, 1))
+        .await
+        .unwrap();
+    assert_eq!(created.step.unwrap().1, StepOutcome::Created);
+    let edited = edited_json(&[]);
+    let edited_id = operator_edits(&f, &edited);
+    let mut outcomes = Vec::new();
+    for s in [
+        RotationStep::SetSecret,
+        RotationStep::TestSecret,
+        RotationStep::FinishSecret,
+    ] {
+        outcomes.push(f.rotator.handle(step(s, 1)).await.unwrap().step.unwrap().1);
+    }
+    assert_eq!(
+        outcomes,
+        [
+            StepOutcome::NothingToSet,
+            StepOutcome::Tested,
+            StepOutcome::Merged
+        ]
+    );
+    // Every field the operator wrote (and only those: operator_note was dropped), the new token.
+    assert_eq!(f.store.current_json(), with_token(&edited, "EAAGnew1"));
+    assert_settled(&f);
+    let (current_id, _) = f.store.at(AWSCURRENT).unwrap();
+    assert_eq!(current_id, merged_version_id(&version(1), &edited_id));
+    assert_eq!(f.store.at("AWSPREVIOUS").unwrap().0, edited_id);
+    // testSecret judged the new token with the app secret AWSCURRENT holds now.
+    assert!(f
+        .graph
+        .lock()
+        .inspected_with
+        .contains(&("EAAGnew1".to_owned(), NEW_APP_SECRET.to_owned())));
+    assert_eq!(f.metrics.get(METRIC_ROTATED), 1);
+    assert_eq!(f.metrics.get(METRIC_ROTATION_FAILED), 0);
+    // Secrets Manager delivering any step again changes nothing and mints nothing.
+    for s in RotationStep::ALL {
+        let late = f.rotator.handle(step(s, 1)).await.unwrap();
+        assert_eq!(late.step, Some((s, StepOutcome::AlreadyCurrent)), "{s:?}");
+    }
+    assert_eq!(f.store.at(AWSCURRENT).unwrap().0, current_id);
+    assert_eq!(f.store.current_json(), with_token(&edited, "EAAGnew1"));
+    assert_eq!(f.graph.issued(), 1);
+    assert_eq!(f.metrics.get(METRIC_ROTATED), 1);
+}
+
+#[tokio::test]
+async fn a_resumed_stale_pending_rotation_does_not_revert_an_edit() {
+    let f = fixture(RotationStrategy::Exchange, None, &[]);
+    // A scheduled run dies right after putting AWSPENDING.
+    f.store.crash_after(1);
+    assert!(f.rotator.rotate(SECRET, &version(1)).await.is_err());
+    f.store.recover();
+    assert_eq!(f.store.at(AWSPENDING).unwrap().0, version(1));
+    // Days later the operator edits the secret; then the schedule resumes the stale version.
+    let edited = edited_json(&[("system_user_id", "su-1")]);
+    let edited_id = operator_edits(&f, &edited);
+    let report = f.rotator.rotate(SECRET, &version(2)).await.unwrap();
+    assert!(report.resumed);
+    assert_eq!(
+        report.steps,
+        vec![
+            (RotationStep::CreateSecret, StepOutcome::AlreadyPending),
+            (RotationStep::SetSecret, StepOutcome::NothingToSet),
+            (RotationStep::TestSecret, StepOutcome::Tested),
+            (RotationStep::FinishSecret, StepOutcome::Merged),
+        ]
+    );
+    assert_eq!(
+        report.version_id,
+        merged_version_id(&version(1), &edited_id),
+        "the report names the version now current"
+    );
+    assert_eq!(f.store.at(AWSCURRENT).unwrap().0, report.version_id);
+    assert_eq!(f.store.current_json(), with_token(&edited, "EAAGnew1"));
+    assert_eq!(
+        f.graph.issued(),
+        1,
+        "the pending token was used, none minted"
+    );
+    assert_settled(&f);
+    // The next rotation starts from the edited secret.
+    let next = f.rotator.rotate(SECRET, &version(3)).await.unwrap();
+    assert_eq!(
+        next.steps[3],
+        (RotationStep::FinishSecret, StepOutcome::Finished)
+    );
+    assert_eq!(f.store.current_json(), with_token(&edited, "EAAGnew2"));
+    assert_settled(&f);
+}
+
+#[tokio::test]
+async fn an_edit_landing_during_finish_fails_the_move_and_the_retry_keeps_it() {
+    // Without an earlier edit: the move of AWSCURRENT names the version finishSecret read.
+    let f = fixture(RotationStrategy::Exchange, None, &[]);
+    for s in [RotationStep::CreateSecret, RotationStep::TestSecret] {
+        f.rotator.step(SECRET, s, &version(1)).await.unwrap();
+    }
+    let edited = edited_json(&[]);
+    f.store.edit_before_write(0, &edited.to_string());
+    f.graph.reset_app_secret(NEW_APP_SECRET);
+    let error = f
+        .rotator
+        .step(SECRET, RotationStep::FinishSecret, &version(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RotationError::Store(_)), "{error}");
+    assert_eq!(f.store.current_json(), edited, "the edit is not reverted");
+    assert_eq!(f.store.at(AWSPENDING).unwrap().0, version(1));
+    let retry = f
+        .rotator
+        .step(SECRET, RotationStep::FinishSecret, &version(1))
+        .await
+        .unwrap();
+    assert_eq!(retry, StepOutcome::Merged);
+    assert_eq!(f.store.current_json(), with_token(&edited, "EAAGnew1"));
+    assert_settled(&f);
+
+    // A second edit landing between the merged version's put and the move.
+    let f = fixture(RotationStrategy::Exchange, None, &[]);
+    f.rotator
+        .step(SECRET, RotationStep::CreateSecret, &version(1))
+        .await
+        .unwrap();
+    operator_edits(&f, &edited);
+    let again = edited_json(&[("verify_token", "verify-me-third")]);
+    f.store.edit_before_write(1, &again.to_string());
+    let error = f
+        .rotator
+        .step(SECRET, RotationStep::FinishSecret, &version(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RotationError::Store(_)), "{error}");
+    assert_eq!(f.store.current_json(), again);
+    let retry = f.rotator.rotate(SECRET, &version(2)).await.unwrap();
+    assert!(retry.resumed);
+    assert_eq!(retry.steps[3].1, StepOutcome::Merged);
+    assert_eq!(f.store.current_json(), with_token(&again, "EAAGnew1"));
+    assert_settled(&f);
+}
+
+#[tokio::test]
+async fn a_crash_after_any_write_of_a_merging_finish_then_a_rerun_keeps_the_edit() {
+    // A merging finishSecret writes four times: put the merged version, move AWSCURRENT, take
+    // the merge label off, take AWSPENDING off.
+    for writes in 0..=4 {
+        for rerun_by_schedule in [true, false] {
+            let f = fixture(RotationStrategy::Exchange, Some("555"), &[]);
+            f.rotator
+                .step(SECRET, RotationStep::CreateSecret, &version(1))
+                .await
+                .unwrap();
+            let edited = edited_json(&[]);
+            let edited_id = operator_edits(&f, &edited);
+            f.rotator
+                .step(SECRET, RotationStep::TestSecret, &version(1))
+                .await
+                .unwrap();
+            f.store.crash_after(writes);
+            let first = f
+                .rotator
+                .step(SECRET, RotationStep::FinishSecret, &version(1))
+                .await;
+            assert_eq!(first.is_ok(), writes == 4, "writes {writes}: {first:?}");
+            f.store.recover();
+            // Mid-way, readers get a valid token and the operator's fields.
+            assert!(f.graph.valid(&f.store.current_token()), "writes {writes}");
+            let mut now = f.store.current_json();
+            now["access_token"] = serde_json::json!(OLD_TOKEN);
+            assert_eq!(now, edited, "never reverted, writes {writes}");
+            if rerun_by_schedule {
+                f.rotator.rotate(SECRET, &version(2)).await.unwrap();
+            } else {
+                for s in RotationStep::ALL {
+                    f.rotator.step(SECRET, s, &version(1)).await.unwrap();
+                }
+            }
+            assert_settled(&f);
+            let fresh_rotation = rerun_by_schedule && writes == 4;
+            let token = if fresh_rotation {
+                "EAAGnew2"
+            } else {
+                "EAAGnew1"
+            };
+            assert_eq!(
+                f.store.current_json(),
+                with_token(&edited, token),
+                "writes {writes}, schedule {rerun_by_schedule}"
+            );
+            assert_eq!(f.graph.issued(), if fresh_rotation { 2 } else { 1 });
+            if !fresh_rotation {
+                assert_eq!(
+                    f.store.at(AWSCURRENT).unwrap().0,
+                    merged_version_id(&version(1), &edited_id),
+                    "one merged version, whatever the crash"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pending_token_of_another_app_never_becomes_current() {
+    let f = fixture(RotationStrategy::Exchange, None, &[]);
+    for s in [RotationStep::CreateSecret, RotationStep::TestSecret] {
+        f.rotator.step(SECRET, s, &version(1)).await.unwrap();
+    }
+    // The operator points the secret at another app after testSecret.
+    let other = edited_json(&[("app_id", OTHER_APP_ID), ("app_secret", APP_SECRET)]);
+    f.store.operator_put(&other.to_string());
+    let error = f
+        .rotator
+        .step(SECRET, RotationStep::FinishSecret, &version(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RotationError::AppChanged { .. }), "{error}");
+    assert!(error.is_rejection());
+    assert_eq!(f.store.current_json(), other, "AWSCURRENT untouched");
+    // The schedule retests the leftover against the new app, refuses it and drops it.
+    let error = f.rotator.rotate(SECRET, &version(2)).await.unwrap_err();
+    assert!(error.is_rejection(), "{error}");
+    assert_eq!(f.store.labelled(AWSPENDING), 0);
+    assert_eq!(f.store.current_json(), other);
+    let text = format!("{error} {error:?}");
+    for secret in [OLD_TOKEN, "EAAGnew1", APP_SECRET, NEW_VERIFY_TOKEN] {
+        assert!(!text.contains(secret), "{text}");
+    }
+}
+
+#[test]
+fn a_merge_takes_the_token_from_pending_and_everything_else_from_current() {
+    let pending: Fields = serde_json::from_str(
+        &with_access_token(SECRET, &secret_json(&[]), &AccessToken::new("EAAGnew1")).unwrap(),
+    )
+    .unwrap();
+    let current: Fields = serde_json::from_value(edited_json(&[])).unwrap();
+    let merged = merge(&current, &pending);
+    assert_eq!(
+        serde_json::Value::Object(merged),
+        with_token(&edited_json(&[]), "EAAGnew1")
+    );
+    assert_eq!(
+        changed_fields(&pending, &current),
+        [
+            "app_secret",
+            "escalation_contact",
+            "operator_note",
+            "previous_app_secret",
+            "verify_token"
+        ],
+        "names only, token fields left out"
+    );
+    let id = merged_version_id(&version(1), "v0");
+    assert_eq!(id, merged_version_id(&version(1), "v0"), "deterministic");
+    assert_ne!(id, merged_version_id(&version(1), "v1"));
+    assert_ne!(id, merged_version_id(&version(2), "v0"));
+    let groups: Vec<usize> = id.split('-').map(str::len).collect();
+    assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
 }
 
 #[tokio::test]
