@@ -158,8 +158,11 @@ pub fn journal_digest(key: &str) -> Option<&str> {
         .strip_prefix("journal/unparsed/")
         .or_else(|| key.strip_prefix("journal/"))?;
     let digest = name.strip_suffix(".json")?;
-    (digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then_some(digest)
+    (digest.len() == 64
+        && digest
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then_some(digest)
 }
 
 /// Lowercase hex SHA-256 of a body.
