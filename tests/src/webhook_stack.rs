@@ -200,6 +200,23 @@ impl WebhookStack {
         .map_err(|e| aws_error("PutItem (sweep checkpoint)", e))
     }
 
+    /// Runs the real `wavault` operator tool as the operator (the template's `ContactDataOperatorPolicy`, checked
+    /// by the IAM gateway) with this stack's environment only (no developer profile or credentials).
+    pub async fn run_wavault(&self, args: &[&str]) -> Result<std::process::Output> {
+        let env = self.stack.function_env(
+            crate::iam::Principal::Operator,
+            &self.endpoint,
+            "http://127.0.0.1:9",
+        )?;
+        tokio::process::Command::new(function_binary("wavault")?)
+            .args(args)
+            .env_clear()
+            .envs(env)
+            .output()
+            .await
+            .map_err(crate::Error::io("running wavault"))
+    }
+
     /// The message, status and error items (without the journal links and body items kept for
     /// erasure and retention).
     pub async fn records(&self) -> Result<Vec<HashMap<String, AttributeValue>>> {

@@ -162,17 +162,7 @@ fn journal_of(body: &[u8]) -> String {
 /// The real `wavault` binary run as the operator (the policy the template gives operators, checked by the IAM
 /// gateway) with the stack's environment only, whatever it answers.
 async fn run_wavault(m: &MediaStack, args: &[&str]) -> TestResult<std::process::Output> {
-    let env = m.webhook.stack.function_env(
-        wavault_tests::iam::Principal::Operator,
-        &m.webhook.endpoint,
-        "http://127.0.0.1:9",
-    )?;
-    Ok(tokio::process::Command::new(function_binary("wavault")?)
-        .args(args)
-        .env_clear()
-        .envs(env)
-        .output()
-        .await?)
+    Ok(m.webhook.run_wavault(args).await?)
 }
 
 /// Runs the real `wavault` binary with the stack's environment only (no developer profile) and

@@ -21,7 +21,7 @@ use wavault_tests::media_stack::MediaStack;
 use wavault_tests::moto::MotoServer;
 use wavault_tests::privacy::{self, Exposure, Item, ObjectVersion, Person};
 use wavault_tests::realistic::{self, ottoline};
-use wavault_tests::webhook_stack::{function_binary, s, WebhookStack, ACCESS_TOKEN, APP_SECRET};
+use wavault_tests::webhook_stack::{s, WebhookStack, ACCESS_TOKEN, APP_SECRET};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// (place, text) pairs, as the collectors of `wavault_tests::privacy` return them.
@@ -253,17 +253,7 @@ async fn fetch_media(m: &MediaStack) -> TestResult<Vec<String>> {
 /// stack's environment only: its summary and its stdout and stderr lines. Erasures run with `--concurrency 1`
 /// (moto's S3 listing races with concurrent deletes).
 async fn wavault(w: &WebhookStack, args: &[&str]) -> TestResult<(Value, Vec<String>)> {
-    let env = w.stack.function_env(
-        wavault_tests::iam::Principal::Operator,
-        &w.endpoint,
-        "http://127.0.0.1:9",
-    )?;
-    let output = tokio::process::Command::new(function_binary("wavault")?)
-        .args(args)
-        .env_clear()
-        .envs(env)
-        .output()
-        .await?;
+    let output = w.run_wavault(args).await?;
     let stdout = String::from_utf8(output.stdout)?;
     let stderr = String::from_utf8(output.stderr)?;
     if !output.status.success() {

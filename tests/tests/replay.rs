@@ -7,10 +7,9 @@ use serde_json::Value;
 use std::collections::HashMap;
 use wavault_core::records::ItemKey;
 use wavault_core::testkit::samples;
-use wavault_tests::iam::Principal;
 use wavault_tests::media_stack::MediaStack;
 use wavault_tests::moto::MotoServer;
-use wavault_tests::webhook_stack::{function_binary, n, s, ACCESS_TOKEN};
+use wavault_tests::webhook_stack::{n, s, ACCESS_TOKEN};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 type Item = HashMap<String, AttributeValue>;
@@ -18,20 +17,9 @@ type Item = HashMap<String, AttributeValue>;
 const CONTACT: &str = "15550004411";
 const TEXT: &str = "a line only the journal still holds";
 
-/// Runs `wavault replay ARGS` as the operator, with the stack's environment only.
+/// Runs `wavault replay ARGS` as the operator (`WebhookStack::run_wavault`).
 async fn replay(m: &MediaStack, args: &[&str]) -> TestResult<Value> {
-    let env = m.webhook.stack.function_env(
-        Principal::Operator,
-        &m.webhook.endpoint,
-        "http://127.0.0.1:9",
-    )?;
-    let output = tokio::process::Command::new(function_binary("wavault")?)
-        .arg("replay")
-        .args(args)
-        .env_clear()
-        .envs(env)
-        .output()
-        .await?;
+    let output = m.webhook.run_wavault(&[&["replay"], args].concat()).await?;
     let stdout = String::from_utf8(output.stdout)?;
     let stderr = String::from_utf8(output.stderr)?;
     assert!(output.status.success(), "wavault replay failed: {stderr}");
