@@ -601,7 +601,8 @@ fn dynamodb_batch_get_is_one_check_per_key_with_its_leading_key_and_projection()
 }
 
 #[test]
-fn the_webhook_reads_only_erasure_markers_and_only_their_key_and_erased_at() -> TestResult {
+fn only_the_webhook_and_the_operator_tool_read_erasure_markers_and_only_their_key_and_erased_at(
+) -> TestResult {
     let policies = report_policies()?;
     let mut resources = StackResources::default();
     resources
@@ -662,12 +663,13 @@ fn the_webhook_reads_only_erasure_markers_and_only_their_key_and_erased_at() -> 
         Some("#pk, #sk, #erased_at, #b"),
     )?;
     assert_eq!(denied(&more), vec!["dynamodb:BatchGetItem"]);
-    // No other principal reads markers this way.
-    for principal in [
-        Principal::MediaFetcher,
-        Principal::TtlExpirer,
-        Principal::Operator,
-    ] {
+    // The operator tool reads them as the webhook does (`wavault replay` records bodies the same way); no
+    // function besides the webhook does.
+    let operator = outcome(Principal::Operator, &["erased.a"], markers)?;
+    assert!(denied(&operator).is_empty(), "{operator:?}");
+    let operator_more = outcome(Principal::Operator, &["erased.a", "msg.0123"], markers)?;
+    assert_eq!(denied(&operator_more), vec!["dynamodb:BatchGetItem"]);
+    for principal in [Principal::MediaFetcher, Principal::TtlExpirer] {
         let other = outcome(principal, &["erased.a"], markers)?;
         assert_eq!(
             denied(&other),
