@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use wavault_core::records::ItemKey;
 use wavault_core::retention::ExpirySlot;
+use wavault_core::retention::{ExpiringRecords, RetentionPolicy};
+use wavault_tests::iam::Principal;
 use wavault_tests::lambda_emulator::{Invocation, LambdaProcess};
+use wavault_tests::local_stack::LocalStack;
 use wavault_tests::media_stack::{MediaStack, CONTACT};
 use wavault_tests::moto::MotoServer;
 use wavault_tests::webhook_stack::{s, spawn_function, ACCESS_TOKEN};
@@ -189,6 +192,23 @@ async fn a_ttl_removal_deletes_media_and_journal_and_is_audited_without_personal
         json!({ "batchItemFailures": [] })
     );
 
+    // A TTL removal whose image does not read as an item (its objects unknown) is not passed
+    // over: the batch is retried from it (and, after the retries, goes to the on-failure queue).
+    let mut unreadable = removal(&kept, "103", "dynamodb.amazonaws.com");
+    if let Some(image) = unreadable["dynamodb"]["OldImage"].as_object_mut() {
+        image.remove("pk");
+    }
+    let answer = invoke(
+        &expirer,
+        json!({ "Records": [removal(&removed, "102", "dynamodb.amazonaws.com"), unreadable] }),
+    )
+    .await?;
+    assert_eq!(
+        answer,
+        json!({ "batchItemFailures": [{ "itemIdentifier": "103" }] })
+    );
+    assert!(exists(&m, &kept_journal).await?, "nothing guessed");
+
     let logs = expirer.logs().join("\n");
     assert!(logs.contains("retention_audit"), "{logs}");
     assert!(logs.contains("\"reason\":\"ttl\""), "{logs}");
@@ -253,6 +273,243 @@ async fn the_sweep_deletes_what_expired_with_its_objects_and_nothing_else() -> T
         again["hours_swept"].as_u64().unwrap_or(99) <= 2,
         "from the checkpoint, not the whole lookback: {again}"
     );
+    Ok(())
+}
+
+/// Withdraws the expirer's S3 deletes under `prefix` at the IAM gateway (what a mistaken policy, a
+/// KMS key out of reach or an S3 outage does to them: every delete there fails), its denials
+/// marked as provoked on purpose; [`LocalStack::register_with`] restores the template's policies.
+fn withdraw_expirer_deletes(stack: &LocalStack, prefix: &str) -> TestResult {
+    let mut policies = stack.iam.policies.clone();
+    let expirer = policies
+        .principals
+        .get_mut(&Principal::TtlExpirer)
+        .ok_or("no ttl-expirer policy")?;
+    let before = expirer.grants.len();
+    let pattern = format!("/{prefix}*");
+    expirer
+        .grants
+        .retain(|g| !(g.action.starts_with("s3:DeleteObject") && g.resource.ends_with(&pattern)));
+    assert!(expirer.grants.len() < before, "no delete grant on {prefix}");
+    stack
+        .gateway()?
+        .register(&stack.suffix, policies, stack.iam.resources.clone(), true)?;
+    Ok(())
+}
+
+async fn sweep_checkpoint(m: &MediaStack) -> Result<Option<i64>, String> {
+    wavault_aws::expiry_dynamodb::DynamoExpiringRecords::new(
+        m.webhook.dynamodb.clone(),
+        m.webhook.stack.table.clone(),
+    )
+    .sweep_checkpoint()
+    .await
+    .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn a_sweep_that_cannot_delete_an_object_keeps_its_item_and_the_next_run_finishes_it(
+) -> TestResult {
+    let (m, expirer) = stack("rt-s3-fault").await?;
+    m.graph.add_media(
+        "m-kept",
+        vec![5u8; 12_000],
+        "image/jpeg",
+        wavault_tests::fake_graph::MediaBehaviour::Ok,
+    );
+    m.receive_media("wamid.R.KEPT", "image", "m-kept", "image/jpeg")
+        .await?;
+    receive_text(&m, "wamid.R.SWEPT").await?;
+    assert!(m.fetch_round().await?.retried.is_empty());
+    let kept = item(&m, "wamid.R.KEPT").await?.ok_or("record")?;
+    let swept = item(&m, "wamid.R.SWEPT").await?.ok_or("record")?;
+    let media_key = s(&kept, "media_key").ok_or("archived")?.to_owned();
+    let kept_journal = s(&kept, "journal_key").ok_or("journal")?.to_owned();
+    let swept_journal = s(&swept, "journal_key").ok_or("journal")?.to_owned();
+
+    // The media record expired two hours ago, the text three; the last sweep ran four ago.
+    let failing_at = now() - 7_200;
+    expire_at(&m, "wamid.R.KEPT", failing_at).await?;
+    expire_at(&m, "wamid.R.SWEPT", now() - 10_800).await?;
+    let failing_hour = RetentionPolicy::expiry_hour(failing_at);
+    m.webhook
+        .set_sweep_checkpoint(now().div_euclid(3600) - 4)
+        .await?;
+
+    // One run during which S3 refuses the expirer's media deletes.
+    withdraw_expirer_deletes(&m.webhook.stack, "media/")?;
+    let failed = expirer.invoke(json!({"action": "sweep"})).await?;
+    m.webhook
+        .stack
+        .register_with(&m.webhook.stack.upstream, false)?;
+    assert!(
+        !matches!(failed, Invocation::Ok(_)),
+        "the sweep fails (alarmed): {failed:?}"
+    );
+    assert!(
+        item(&m, "wamid.R.KEPT").await?.is_some(),
+        "the item stays while its media does"
+    );
+    assert!(exists(&m, &media_key).await?);
+    assert!(
+        exists(&m, &kept_journal).await?,
+        "nothing of it went before its media"
+    );
+    assert!(
+        item(&m, "wamid.R.SWEPT").await?.is_none() && !exists(&m, &swept_journal).await?,
+        "the other items are still swept"
+    );
+    assert_eq!(
+        sweep_checkpoint(&m).await?,
+        Some(failing_hour),
+        "the checkpoint stops at the hour not cleaned in full"
+    );
+    let logs = expirer.logs().join("\n");
+    assert!(logs.contains("retention_cleanup_failed"), "{logs}");
+    for secret in ["wamid.R.KEPT", CONTACT, "m-kept", media_key.as_str()] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+    }
+
+    // S3 is back: the next run reads from that hour and finishes the item.
+    let report = invoke(&expirer, json!({"action": "sweep"})).await?;
+    assert_eq!(report["records_expired"], 1, "{report}");
+    assert_eq!(report["media_deleted"], 1, "{report}");
+    assert_eq!(report["journal_deleted"], 1, "{report}");
+    assert_eq!(report["bytes_freed"], 12_000, "{report}");
+    assert!(item(&m, "wamid.R.KEPT").await?.is_none());
+    assert!(!exists(&m, &media_key).await? && !exists(&m, &kept_journal).await?);
+    let checkpoint = sweep_checkpoint(&m).await?.ok_or("checkpoint")?;
+    assert!(
+        checkpoint > failing_hour && checkpoint <= now().div_euclid(3600),
+        "{checkpoint} vs {failing_hour}"
+    );
+
+    // And the one after finds nothing more.
+    let again = invoke(&expirer, json!({"action": "sweep"})).await?;
+    assert_eq!(again["records_expired"], 0, "{again}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_sweeps_read_and_conditional_delete_on_dynamodb() -> TestResult {
+    use wavault_core::records::{ItemKind, StoredItem};
+    use wavault_core::retention::{ExpiredItem, ExpiredLookup};
+    let moto = MotoServer::shared()?;
+    let sdk = wavault_tests::aws::sdk_config(&moto.endpoint());
+    let stack = LocalStack::provision(
+        &sdk,
+        "rt-adapter",
+        "{}",
+        wavault_tests::webhook_stack::CONTACT_HASH_KEY,
+    )
+    .await?;
+    let dynamodb = wavault_tests::aws::dynamodb_client(&sdk);
+    // The adapter under the expirer's own policy, through the IAM gateway.
+    let records = wavault_aws::expiry_dynamodb::DynamoExpiringRecords::new(
+        wavault_tests::aws::dynamodb_client(&stack.sdk_config_as(Principal::TtlExpirer)?),
+        stack.table.clone(),
+    );
+    let at = now() - 600;
+    let put = |item: StoredItem| {
+        let (dynamodb, table) = (dynamodb.clone(), stack.table.clone());
+        async move {
+            dynamodb
+                .put_item()
+                .table_name(table)
+                .set_item(Some(wavault_aws::item_codec::to_item(&item)?))
+                .send()
+                .await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }
+    };
+    let stored = |pk: &str, media: Option<&str>| StoredItem {
+        key: ItemKey::message(pk),
+        kind: Some(ItemKind::Message),
+        expires_at: Some(at),
+        expiry_slot: Some(ExpirySlot::of(&ItemKey::message(pk), at).to_string()),
+        journal_key: Some(format!("journal/{pk}.json")),
+        media_key: media.map(str::to_owned),
+        ..StoredItem::default()
+    };
+    let get = |pk: &str| {
+        let (dynamodb, table, pk) = (dynamodb.clone(), stack.table.clone(), pk.to_owned());
+        async move {
+            let output = dynamodb
+                .get_item()
+                .table_name(table)
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S("message".to_owned()))
+                .consistent_read(true)
+                .send()
+                .await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(output.item().cloned())
+        }
+    };
+
+    // An item pointing at its journal is read, not deleted; its delete holds while it is as read.
+    put(stored("a", None)).await?;
+    let ExpiredLookup::Holding(read) = records.expired_item(&ItemKey::message("a"), now()).await?
+    else {
+        return Err("an item with a journal object is held".into());
+    };
+    assert_eq!(read.journal_key.as_deref(), Some("journal/a.json"));
+    assert_eq!(read.expires_at, Some(at));
+    assert!(get("a").await?.is_some(), "still there after the read");
+    // The media fetcher archives its file meanwhile: the delete does not hold, nothing goes.
+    put(stored("a", Some("media/1/a.jpg"))).await?;
+    assert!(!records.delete_if_unchanged(&read).await?);
+    assert!(get("a").await?.is_some());
+    let ExpiredLookup::Holding(again) = records.expired_item(&ItemKey::message("a"), now()).await?
+    else {
+        return Err("held again".into());
+    };
+    assert_eq!(again.media_key.as_deref(), Some("media/1/a.jpg"));
+    assert!(records.delete_if_unchanged(&again).await?);
+    assert!(get("a").await?.is_none());
+    assert!(!records.delete_if_unchanged(&again).await?, "gone: false");
+    assert_eq!(
+        records.expired_item(&ItemKey::message("a"), now()).await?,
+        ExpiredLookup::NotExpired
+    );
+
+    // Not expired: neither read as expired nor deleted.
+    let mut later = stored("b", None);
+    later.expires_at = Some(now() + 3_600);
+    put(later).await?;
+    assert_eq!(
+        records.expired_item(&ItemKey::message("b"), now()).await?,
+        ExpiredLookup::NotExpired
+    );
+    assert!(get("b").await?.is_some());
+
+    // Pointing at no object (a tombstone), or at none the codec reads (a journal key that is not a
+    // string): deleted by the read itself.
+    put(StoredItem::tombstone(ItemKey::message("c"), at, Some(at))).await?;
+    let ExpiredLookup::Deleted(tombstone) =
+        records.expired_item(&ItemKey::message("c"), now()).await?
+    else {
+        return Err("a tombstone goes at once".into());
+    };
+    assert_eq!(tombstone.kind, Some(ItemKind::Erased));
+    assert!(get("c").await?.is_none());
+    put(stored("d", None)).await?;
+    dynamodb
+        .update_item()
+        .table_name(&stack.table)
+        .key("pk", AttributeValue::S("d".to_owned()))
+        .key("sk", AttributeValue::S("message".to_owned()))
+        .update_expression("SET journal_key = :n")
+        .expression_attribute_values(":n", AttributeValue::N("7".to_owned()))
+        .send()
+        .await?;
+    assert!(matches!(
+        records.expired_item(&ItemKey::message("d"), now()).await?,
+        ExpiredLookup::Deleted(ExpiredItem {
+            journal_key: None,
+            ..
+        })
+    ));
+    assert!(get("d").await?.is_none());
     Ok(())
 }
 
@@ -329,7 +586,6 @@ async fn lifecycle_rules_read_back_as_declared() -> TestResult {
 #[tokio::test]
 async fn deletes_leave_no_version_behind_in_a_versioned_bucket() -> TestResult {
     use wavault_core::archive::ArchiveObjects;
-    use wavault_tests::iam::Principal;
     let (m, _expirer) = stack("rt-versions").await?;
     let (s3, bucket) = (&m.webhook.s3, &m.webhook.stack.bucket);
     s3.put_bucket_versioning()

@@ -30,33 +30,68 @@ pub fn expired_item(record: &EventRecord) -> Option<ExpiredItem> {
         .map(ExpiredItem::from)
 }
 
-/// Cleans up after the batch's TTL removals; anything else in the batch is skipped. A failure
-/// reports its record's sequence number: Lambda retries the batch from there.
-pub async fn after_ttl(expirer: &Expirer, batch: Event) -> DynamoDbEventResponse {
-    let mut items = Vec::new();
-    let mut sequence_numbers = Vec::new();
-    let mut skipped = 0;
+/// A batch's TTL removals, read in order up to the first that does not read as an item.
+#[derive(Debug, Default)]
+pub struct TtlRemovals {
+    pub items: Vec<ExpiredItem>,
+    /// Each item's sequence number (empty when the record had none).
+    pub sequence_numbers: Vec<String>,
+    /// Records that are not TTL removals.
+    pub skipped: usize,
+    /// The sequence number of a TTL removal whose old image does not read as an item (never with
+    /// the table's `OLD_IMAGE` stream): its objects are unknown, so it must not pass as cleaned
+    /// up; the batch is retried from it.
+    pub unreadable: Option<String>,
+}
+
+/// The batch's TTL removals; anything else in the batch is skipped.
+pub fn ttl_removals(batch: &Event) -> TtlRemovals {
+    let mut removals = TtlRemovals::default();
     for record in &batch.records {
-        match expired_item(record).filter(|_| is_ttl_removal(record)) {
+        if !is_ttl_removal(record) {
+            removals.skipped += 1;
+            continue;
+        }
+        let sequence_number = record.change.sequence_number.clone().unwrap_or_default();
+        match expired_item(record) {
             Some(item) => {
-                items.push(item);
-                sequence_numbers.push(record.change.sequence_number.clone().unwrap_or_default());
+                removals.items.push(item);
+                removals.sequence_numbers.push(sequence_number);
             }
-            None => skipped += 1,
+            None => {
+                removals.unreadable = Some(sequence_number);
+                break;
+            }
         }
     }
-    if skipped > 0 {
-        tracing::info!(event = "stream_records_skipped", skipped);
+    removals
+}
+
+/// Cleans up after the batch's TTL removals. A failure reports its record's sequence number:
+/// Lambda retries the batch from there (10 times, bisecting, then sends it to the on-failure
+/// queue, alarmed), so no removal passes uncleaned.
+pub async fn after_ttl(expirer: &Expirer, batch: Event) -> DynamoDbEventResponse {
+    let removals = ttl_removals(&batch);
+    if removals.skipped > 0 {
+        tracing::info!(event = "stream_records_skipped", skipped = removals.skipped);
     }
-    let (_, failure) = expirer.after_ttl_removals(&items).await;
+    if removals.unreadable.is_some() {
+        tracing::warn!(event = "ttl_removal_unreadable");
+    }
+    let (_, failure) = expirer.after_ttl_removals(&removals.items).await;
+    let retry_from = match failure {
+        Some((index, error)) => {
+            tracing::warn!(event = "ttl_cleanup_failed", error = %error);
+            removals.sequence_numbers.get(index).cloned()
+        }
+        None => removals.unreadable,
+    };
     let mut response = DynamoDbEventResponse::default();
-    if let Some((index, error)) = failure {
-        tracing::warn!(event = "ttl_cleanup_failed", error = %error);
-        if let Some(sequence_number) = sequence_numbers.get(index) {
-            let mut item = DynamoDbBatchItemFailure::default();
-            item.item_identifier = Some(sequence_number.clone());
-            response.batch_item_failures.push(item);
-        }
+    if let Some(sequence_number) = retry_from {
+        // An empty identifier (a record without a sequence number) fails the whole batch.
+        let mut item = DynamoDbBatchItemFailure::default();
+        item.item_identifier = Some(sequence_number);
+        response.batch_item_failures.push(item);
     }
     response
 }

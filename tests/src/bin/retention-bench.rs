@@ -6,8 +6,9 @@
 //! Capacity units are computed from the operations the sweep made and the sizes of the items it
 //! touched, by DynamoDB's on-demand rules (moto reports no real consumed capacity): a Query costs
 //! 0.5 RRU per started 4 KB of index entries read (eventually consistent, minimum 0.5), a
-//! DeleteItem 1 WRU per started 1 KB of the item plus the same for each index holding it, the
-//! checkpoint a strongly consistent read and a write.
+//! DeleteItem 1 WRU per started 1 KB of the item plus the same for each index holding it, one
+//! whose condition fails (the sweep's read of an item that still points at objects) 1 WRU per
+//! started 1 KB of the item, the checkpoint a strongly consistent read and a write.
 //!
 //! Run: `make bench-retention` (`cargo run --release -p wavault-tests --bin retention-bench`;
 //! `RETENTION_BENCH_ITEMS=10000,100000` by default).
@@ -25,7 +26,9 @@ use wavault_core::clock::FixedClock;
 use wavault_core::contact::{ContactHasher, RecordIdKind};
 use wavault_core::error::PortError;
 use wavault_core::records::ItemKey;
-use wavault_core::retention::{ExpiredItem, ExpiredPage, Expirer, ExpiringRecords, PageCursor};
+use wavault_core::retention::{
+    ExpiredItem, ExpiredLookup, ExpiredPage, Expirer, ExpiringRecords, PageCursor,
+};
 use wavault_core::retention::{ExpirySlot, RetentionPolicy};
 use wavault_core::testkit::memory::MemoryMetrics;
 use wavault_tests::aws::{dynamodb_client, s3_client, sdk_config};
@@ -138,17 +141,31 @@ impl ExpiringRecords for Counted {
         Ok(page)
     }
 
-    async fn delete_if_expired(
-        &self,
-        key: &ItemKey,
-        now: i64,
-    ) -> Result<Option<ExpiredItem>, PortError> {
-        let deleted = self.inner.delete_if_expired(key, now).await?;
-        self.deletes.fetch_add(1, Ordering::Relaxed);
+    async fn expired_item(&self, key: &ItemKey, now: i64) -> Result<ExpiredLookup, PortError> {
+        let lookup = self.inner.expired_item(key, now).await?;
         let (table_bytes, index_entries) = self.sizes.get(&key.pk).copied().unwrap_or((1, 0));
-        // The table item, plus one keys-only entry per index it is in.
-        self.write_units
-            .fetch_add(units(table_bytes, 1024) + index_entries, Ordering::Relaxed);
+        // A conditional delete: the item and its index entries when it went, the item when
+        // the condition failed.
+        let units = match lookup {
+            ExpiredLookup::Deleted(_) => {
+                self.deletes.fetch_add(1, Ordering::Relaxed);
+                units(table_bytes, 1024) + index_entries
+            }
+            ExpiredLookup::Holding(_) | ExpiredLookup::NotExpired => units(table_bytes, 1024),
+        };
+        self.write_units.fetch_add(units, Ordering::Relaxed);
+        Ok(lookup)
+    }
+
+    async fn delete_if_unchanged(&self, item: &ExpiredItem) -> Result<bool, PortError> {
+        let deleted = self.inner.delete_if_unchanged(item).await?;
+        let (table_bytes, index_entries) = self.sizes.get(&item.key.pk).copied().unwrap_or((1, 0));
+        let mut units = units(table_bytes, 1024);
+        if deleted {
+            self.deletes.fetch_add(1, Ordering::Relaxed);
+            units += index_entries;
+        }
+        self.write_units.fetch_add(units, Ordering::Relaxed);
         Ok(deleted)
     }
 

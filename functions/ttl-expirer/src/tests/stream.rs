@@ -94,3 +94,33 @@ fn batch_responses_name_the_sequence_number_to_retry_from() {
         r#"{"batchItemFailures":[{"itemIdentifier":"42"}]}"#
     );
 }
+
+#[test]
+fn a_ttl_removal_that_does_not_read_is_where_the_batch_is_retried_from() {
+    let removal = |sequence: &str, image: serde_json::Value| {
+        serde_json::json!({
+            "eventID": format!("e{sequence}"), "eventName": "REMOVE", "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026",
+            "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+            "dynamodb": {"SequenceNumber": sequence, "SizeBytes": 10, "StreamViewType": "OLD_IMAGE",
+                         "OldImage": image}
+        })
+    };
+    let good = |pk: &str| serde_json::json!({"pk": {"S": pk}, "sk": {"S": "message"}, "journal_key": {"S": "journal/j.json"}});
+    let mut by_a_person = removal("2", good("p"));
+    by_a_person["userIdentity"]["principalId"] = "someone.example.com".into();
+    let batch: Event = serde_json::from_value(serde_json::json!({"Records": [
+        removal("1", good("a")),
+        by_a_person,
+        removal("3", serde_json::json!({"sk": {"S": "message"}})),
+        removal("4", good("b")),
+    ]}))
+    .unwrap();
+    let removals = ttl_removals(&batch);
+    assert_eq!(removals.items.len(), 1, "up to the unreadable one");
+    assert_eq!(removals.items[0].key.pk, "a");
+    assert_eq!(removals.sequence_numbers, ["1"]);
+    assert_eq!(removals.skipped, 1);
+    assert_eq!(removals.unreadable.as_deref(), Some("3"));
+}

@@ -5,15 +5,22 @@
 //! `expires_at`), and an hourly sweep that deletes what TTL has not reached yet, so nothing
 //! outlives its deadline by more than about an hour. Both are idempotent: an object already gone
 //! is success, and an item deleted twice is deleted once.
+//!
+//! Nothing is orphaned: the sweep deletes an item's objects before the item, so until they are
+//! gone the item stays in the table and in the expiry index, and the next sweep (or TTL's
+//! cleanup) finds it again; its checkpoint never moves past an hour it could not clean in full.
+//! TTL removes the item first (it is DynamoDB's doing); there the stream record is what stays:
+//! a failure is reported as the batch item failure, retried, and at last sent to the on-failure
+//! queue.
 
 use crate::archive::ArchiveObjects;
 use crate::clock::Clock;
 use crate::error::PortError;
 use crate::metrics::Metrics;
-use crate::records::{hashed_key, ItemKind};
-use crate::retention::{ExpiredItem, ExpiringRecords};
+use crate::records::{hashed_key, ItemKey, ItemKind};
+use crate::retention::{ExpiredItem, ExpiredLookup, ExpiringRecords};
 use crate::retention::{ExpirySlot, RetentionPolicy};
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{self, StreamExt};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -44,6 +51,8 @@ pub struct ExpiryReport {
     pub bytes_freed: u64,
     /// Expiry hours the sweep read.
     pub hours_swept: u64,
+    /// Items whose cleanup failed: kept (the sweep's) or left to the stream's retry (TTL's).
+    pub records_failed: u64,
 }
 
 /// How far back the first sweep of a deployment looks (TTL normally removes items within days).
@@ -56,6 +65,10 @@ pub const SWEEP_CONCURRENCY: usize = 16;
 /// `SWEEP_CONCURRENCY / SLOT_CONCURRENCY` items at once, so the total stays `SWEEP_CONCURRENCY`.
 pub const SLOT_CONCURRENCY: usize = 8;
 const DELETES_PER_SLOT: usize = SWEEP_CONCURRENCY / SLOT_CONCURRENCY;
+/// Reads of one item in one sweep: an item that changed between its read and its delete (the
+/// media fetcher archived its file, an erasure replaced it with a tombstone) is read again, its
+/// new objects deleted, and deleted as it is then.
+pub const ATTEMPTS_PER_ITEM: usize = 3;
 
 /// The retention use case.
 pub struct Expirer {
@@ -72,6 +85,22 @@ struct Run {
     report: Mutex<ExpiryReport>,
 }
 
+/// Which of an item's objects this run deleted.
+#[derive(Debug, Default, Clone, Copy)]
+struct ObjectsDeleted {
+    media: bool,
+    journal: bool,
+}
+
+impl ObjectsDeleted {
+    fn and(self, other: ObjectsDeleted) -> ObjectsDeleted {
+        ObjectsDeleted {
+            media: self.media || other.media,
+            journal: self.journal || other.journal,
+        }
+    }
+}
+
 impl Expirer {
     /// Cleans up after items TTL removed (the stream's old images), in order. On the first
     /// failure, returns the index of the item to resume from with the error: the caller reports
@@ -83,9 +112,13 @@ impl Expirer {
         let run = Run::default();
         let mut failure = None;
         for (index, item) in items.iter().enumerate() {
-            if let Err(error) = self.clean_up(&run, item, ExpiryReason::Ttl).await {
-                failure = Some((index, error));
-                break;
+            match self.delete_objects(&run, item).await {
+                Ok(deleted) => self.audit(&run, item, ExpiryReason::Ttl, deleted),
+                Err(error) => {
+                    lock(&run.report).records_failed += 1;
+                    failure = Some((index, error));
+                    break;
+                }
             }
         }
         let report = self.finish(&run, ExpiryReason::Ttl);
@@ -95,6 +128,10 @@ impl Expirer {
     /// Deletes every item whose `expires_at` has passed, with its media and journal, reading the
     /// expiry index hour by hour (every shard of each hour) from the checkpoint to now: the cost
     /// follows the expired items and the hours read, not the table size.
+    ///
+    /// An item whose cleanup fails stays (objects go first), the others of its hour and the later
+    /// hours are still swept, and the checkpoint stops at the first hour not cleaned in full, so
+    /// the next sweep reads it again. Then the sweep fails (alarmed), with the first error.
     pub async fn sweep(&self) -> Result<ExpiryReport, PortError> {
         let now = self.clock.now_epoch_seconds();
         let now_hour = RetentionPolicy::expiry_hour(now);
@@ -105,57 +142,117 @@ impl Expirer {
             .unwrap_or(now_hour - FIRST_SWEEP_LOOKBACK_HOURS)
             .min(now_hour);
         let run = Run::default();
+        // The first hour not cleaned in full, and why.
+        let mut unfinished: Option<(i64, PortError)> = None;
         for hour in first..=now_hour {
-            // An hour counts as swept only once every one of its shards was read to the end.
-            stream::iter(ExpirySlot::all_of_hour(hour))
+            // An hour counts as swept only once every one of its shards was read to the end and
+            // every expired item in it was deleted with its objects.
+            let failures: Vec<PortError> = stream::iter(ExpirySlot::all_of_hour(hour))
                 .map(|slot| self.sweep_slot(&run, slot, now))
                 .buffer_unordered(SLOT_CONCURRENCY)
-                .try_collect::<()>()
-                .await?;
+                .filter_map(|result| std::future::ready(result.err()))
+                .collect()
+                .await;
             lock(&run.report).hours_swept += 1;
+            if let (None, Some(error)) = (&unfinished, failures.into_iter().next()) {
+                unfinished = Some((hour, error));
+            }
         }
-        // Every shard of every hour before the current one is now empty of expired items; the
-        // current hour still holds items that expire later in it.
-        self.records.set_sweep_checkpoint(now_hour).await?;
-        Ok(self.finish(&run, ExpiryReason::Sweep))
+        // Every shard of every hour before this one is now empty of expired items; the current
+        // hour still holds items that expire later in it.
+        let next = unfinished.as_ref().map_or(now_hour, |(hour, _)| *hour);
+        let checkpoint = self.records.set_sweep_checkpoint(next).await;
+        let report = self.finish(&run, ExpiryReason::Sweep);
+        match (unfinished, checkpoint) {
+            (Some((hour, error)), _) => {
+                tracing::warn!(
+                    event = "sweep_unfinished",
+                    hour,
+                    records_failed = report.records_failed,
+                    error = %error
+                );
+                Err(error)
+            }
+            (None, Err(error)) => Err(error),
+            (None, Ok(())) => Ok(report),
+        }
     }
 
+    /// Sweeps one slot page by page; an item that fails is skipped (it stays in the index) and
+    /// the slot read on, then the slot reports the first failure.
     async fn sweep_slot(&self, run: &Run, slot: ExpirySlot, now: i64) -> Result<(), PortError> {
         let mut cursor = None;
+        let mut failure = None;
         loop {
             let page = self.records.expired_in_slot(slot, now, cursor).await?;
-            stream::iter(page.keys)
+            let failures: Vec<PortError> = stream::iter(page.keys)
                 .map(|key| async move {
-                    match self.records.delete_if_expired(&key, now).await? {
-                        Some(item) => self.clean_up(run, &item, ExpiryReason::Sweep).await,
-                        None => Ok(()),
+                    let result = self.sweep_item(run, &key, now).await;
+                    if let Err(error) = &result {
+                        lock(&run.report).records_failed += 1;
+                        tracing::warn!(
+                            event = "retention_cleanup_failed",
+                            reason = ExpiryReason::Sweep.as_str(),
+                            item = %hashed_key(&key),
+                            error = %error
+                        );
                     }
+                    result.err()
                 })
                 .buffer_unordered(DELETES_PER_SLOT)
-                .try_collect::<()>()
-                .await?;
+                .filter_map(std::future::ready)
+                .collect()
+                .await;
+            failure = failure.or(failures.into_iter().next());
             match page.next {
                 Some(next) => cursor = Some(next),
-                None => return Ok(()),
+                None => return failure.map_or(Ok(()), Err),
             }
         }
     }
 
-    /// Deletes the item's media object and journal object, then audits the item.
-    async fn clean_up(
+    /// One expired item: its media and journal objects first, then the item, only if it is still
+    /// as read. A failure at any step leaves the item in the table (and in the index) for the
+    /// next run.
+    async fn sweep_item(&self, run: &Run, key: &ItemKey, now: i64) -> Result<(), PortError> {
+        let mut deleted = ObjectsDeleted::default();
+        for _ in 0..ATTEMPTS_PER_ITEM {
+            let item = match self.records.expired_item(key, now).await? {
+                ExpiredLookup::NotExpired => return Ok(()),
+                ExpiredLookup::Deleted(item) => {
+                    self.audit(run, &item, ExpiryReason::Sweep, deleted);
+                    return Ok(());
+                }
+                ExpiredLookup::Holding(item) => item,
+            };
+            deleted = deleted.and(self.delete_objects(run, &item).await?);
+            if self.records.delete_if_unchanged(&item).await? {
+                self.audit(run, &item, ExpiryReason::Sweep, deleted);
+                return Ok(());
+            }
+            // Changed (or gone) since the read: read it again.
+        }
+        Err(PortError::unavailable(
+            "dynamodb",
+            format!("an expired item changed {ATTEMPTS_PER_ITEM} times during its cleanup"),
+        ))
+    }
+
+    /// Deletes the item's media object and journal object (every version; one already gone is
+    /// success).
+    async fn delete_objects(
         &self,
         run: &Run,
         item: &ExpiredItem,
-        reason: ExpiryReason,
-    ) -> Result<(), PortError> {
-        let mut media_deleted = false;
+    ) -> Result<ObjectsDeleted, PortError> {
+        let mut deleted = ObjectsDeleted::default();
         if let Some(key) = &item.media_key {
             self.objects.delete_all_versions(key).await?;
-            media_deleted = true;
+            deleted.media = true;
         }
         // Every item pointing at a journal object was created from that body at its arrival,
-        // so they all expire with it: the first to go takes the object.
-        let mut journal_deleted = false;
+        // so they all expire with it: the first to go takes the object. Another item of the body
+        // may go meanwhile: the one that claimed the object stays until the object is gone.
         if let Some(key) = &item.journal_key {
             let claimed = lock(&run.journals_done).insert(key.clone());
             if claimed {
@@ -163,25 +260,29 @@ impl Expirer {
                     lock(&run.journals_done).remove(key);
                     return Err(error);
                 }
-                journal_deleted = true;
+                deleted.journal = true;
             }
         }
-        let bytes_freed = if media_deleted { item.media_bytes } else { 0 };
+        Ok(deleted)
+    }
+
+    /// Audits and counts one item gone (its objects already are).
+    fn audit(&self, run: &Run, item: &ExpiredItem, reason: ExpiryReason, deleted: ObjectsDeleted) {
+        let bytes_freed = if deleted.media { item.media_bytes } else { 0 };
         tracing::info!(
             event = "retention_audit",
             reason = reason.as_str(),
             kind = item.kind.map_or("", ItemKind::as_str),
             item = %hashed_key(&item.key),
-            media_deleted,
-            journal_deleted,
+            media_deleted = deleted.media,
+            journal_deleted = deleted.journal,
             bytes_freed
         );
         let mut report = lock(&run.report);
         report.records_expired += 1;
-        report.media_deleted += u64::from(media_deleted);
-        report.journal_deleted += u64::from(journal_deleted);
+        report.media_deleted += u64::from(deleted.media);
+        report.journal_deleted += u64::from(deleted.journal);
         report.bytes_freed += bytes_freed;
-        Ok(())
     }
 
     fn finish(&self, run: &Run, reason: ExpiryReason) -> ExpiryReport {
@@ -198,7 +299,8 @@ impl Expirer {
             media_deleted = report.media_deleted,
             journal_deleted = report.journal_deleted,
             bytes_freed = report.bytes_freed,
-            hours_swept = report.hours_swept
+            hours_swept = report.hours_swept,
+            records_failed = report.records_failed
         );
         report
     }
