@@ -83,9 +83,10 @@ fn each_function_links_only_the_adapters_it_uses() -> TestResult {
             &["aws-sdk-dynamodb", "aws-sdk-s3", "aws-sdk-sqs"],
         ),
         ("media-fetcher", &[]),
+        // The operator tool sends media jobs when it replays the journal (SQS), and calls no Graph API.
         (
             "wavault-cli",
-            &["wavault-graph", "reqwest", "aws-sdk-sqs", "lambda_runtime"],
+            &["wavault-graph", "reqwest", "lambda_runtime"],
         ),
     ];
     for (package, forbidden) in rules {
