@@ -200,6 +200,28 @@ impl WebhookStack {
         .map_err(|e| aws_error("PutItem (sweep checkpoint)", e))
     }
 
+    /// Moves an item's expiry to `expires_at`, and its expiry-index slot with it (the new hour, the shard its key
+    /// is in): what waiting would do, for tests of the retention clock.
+    pub async fn expire_item(
+        &self,
+        key: &wavault_core::records::ItemKey,
+        expires_at: i64,
+    ) -> Result<()> {
+        let slot = wavault_core::retention::ExpirySlot::of(key, expires_at);
+        self.dynamodb
+            .update_item()
+            .table_name(&self.stack.table)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .update_expression("SET expires_at = :at, expiry_slot = :slot")
+            .expression_attribute_values(":at", AttributeValue::N(expires_at.to_string()))
+            .expression_attribute_values(":slot", AttributeValue::S(slot.to_string()))
+            .send()
+            .await
+            .map_err(|e| aws_error("UpdateItem (expiry)", e))?;
+        Ok(())
+    }
+
     /// Runs the real `wavault` operator tool as the operator (the template's `ContactDataOperatorPolicy`, checked
     /// by the IAM gateway) with this stack's environment only (no developer profile or credentials).
     pub async fn run_wavault(&self, args: &[&str]) -> Result<std::process::Output> {

@@ -68,21 +68,7 @@ async fn receive_text(m: &MediaStack, wamid: &str) -> TestResult {
 /// shard the key is in).
 async fn expire_at(m: &MediaStack, wamid: &str, expires_at: i64) -> TestResult {
     let key = ItemKey::message(&m.webhook.stack.message_key(wamid));
-    m.webhook
-        .dynamodb
-        .update_item()
-        .table_name(&m.webhook.stack.table)
-        .key("pk", AttributeValue::S(key.pk.clone()))
-        .key("sk", AttributeValue::S(key.sk.clone()))
-        .update_expression("SET expires_at = :at, expiry_slot = :slot")
-        .expression_attribute_values(":at", AttributeValue::N(expires_at.to_string()))
-        .expression_attribute_values(
-            ":slot",
-            AttributeValue::S(ExpirySlot::of(&key, expires_at).to_string()),
-        )
-        .send()
-        .await?;
-    Ok(())
+    Ok(m.webhook.expire_item(&key, expires_at).await?)
 }
 
 /// DynamoDB JSON of an item, as a stream record's image carries it.

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use wavault_aws::contact_data::{self, ContactClients, ContactDataConfig};
 use wavault_core::contact::ContactIds;
 use wavault_core::records::ItemKey;
-use wavault_core::retention::ExpirySlot;
 use wavault_core::testkit::samples;
 use wavault_tests::iam::Principal;
 use wavault_tests::lambda_emulator::Invocation;
@@ -111,20 +110,7 @@ async fn bodies_without_records_tombstones_and_erasure_markers_expire_with_the_s
             pk: s(item, "pk").ok_or("pk")?.to_owned(),
             sk: s(item, "sk").ok_or("sk")?.to_owned(),
         };
-        m.webhook
-            .dynamodb
-            .update_item()
-            .table_name(&m.webhook.stack.table)
-            .key("pk", AttributeValue::S(key.pk.clone()))
-            .key("sk", AttributeValue::S(key.sk.clone()))
-            .update_expression("SET expires_at = :at, expiry_slot = :slot")
-            .expression_attribute_values(":at", AttributeValue::N(expired_at.to_string()))
-            .expression_attribute_values(
-                ":slot",
-                AttributeValue::S(ExpirySlot::of(&key, expired_at).to_string()),
-            )
-            .send()
-            .await?;
+        m.webhook.expire_item(&key, expired_at).await?;
     }
     m.webhook
         .set_sweep_checkpoint(now().div_euclid(3600) - 3)
