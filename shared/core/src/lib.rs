@@ -21,6 +21,7 @@ pub mod contact;
 pub mod error;
 pub mod graph;
 pub mod ingest;
+pub mod lenient;
 pub mod media;
 pub mod metrics;
 pub mod records;

@@ -241,7 +241,7 @@ pub fn plan(notification: &Notification, ctx: &PlanContext<'_>) -> IngestPlan {
                     RecordKind::Error,
                     raw.get(),
                 );
-                record.error_code = crate::webhook::lenient::is_object(raw.get())
+                record.error_code = crate::lenient::is_object(raw.get())
                     .then(|| serde_json::from_str::<ErrorCodeView>(raw.get()).ok())
                     .flatten()
                     .and_then(|e| e.code);

@@ -469,104 +469,16 @@ impl From<&Record> for StoredItem {
 }
 
 /// Field deserializers that read an attribute of an unexpected type as absent instead of failing
-/// the whole item.
+/// the whole item: the crate's [`crate::lenient`] readers, with an empty string read as absent.
 mod lenient {
     use super::{ItemKind, MediaStatus};
     use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-    /// What an attribute holds, as far as the fields care.
-    enum Scalar {
-        Text(String),
-        Signed(i64),
-        Unsigned(u64),
-        /// Anything else (bool, null, binary, float, list, map): read as absent.
-        Other,
-    }
-
-    struct ScalarVisitor;
-
-    impl<'de> Visitor<'de> for ScalarVisitor {
-        type Value = Scalar;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an attribute value")
-        }
-
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
-            Ok(Scalar::Other)
-        }
-
-        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Scalar, E> {
-            Ok(Scalar::Signed(value))
-        }
-
-        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Scalar, E> {
-            Ok(Scalar::Unsigned(value))
-        }
-
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
-            Ok(Scalar::Other)
-        }
-
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Scalar, E> {
-            Ok(Scalar::Text(value.to_owned()))
-        }
-
-        fn visit_string<E: de::Error>(self, value: String) -> Result<Scalar, E> {
-            Ok(Scalar::Text(value))
-        }
-
-        fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Scalar, E> {
-            Ok(Scalar::Other)
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
-            Ok(Scalar::Other)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-            Ok(Scalar::Other)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Scalar, D::Error> {
-            inner.deserialize_any(self)
-        }
-
-        fn visit_newtype_struct<D: Deserializer<'de>>(self, inner: D) -> Result<Scalar, D::Error> {
-            inner.deserialize_any(self)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(Scalar::Other)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Scalar::Other)
-        }
-    }
+    pub use crate::lenient::number;
 
     /// A non-empty string.
     pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-        Ok(match deserializer.deserialize_any(ScalarVisitor)? {
-            Scalar::Text(text) if !text.is_empty() => Some(text),
-            _ => None,
-        })
-    }
-
-    /// A whole number that fits `T`, stored as a Number or as a numeric string.
-    pub fn number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-    where
-        D: Deserializer<'de>,
-        T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr,
-    {
-        Ok(match deserializer.deserialize_any(ScalarVisitor)? {
-            Scalar::Signed(n) => T::try_from(n).ok(),
-            Scalar::Unsigned(n) => T::try_from(n).ok(),
-            Scalar::Text(text) => text.parse().ok(),
-            Scalar::Other => None,
-        })
+        Ok(crate::lenient::owned_text(deserializer)?.filter(|text| !text.is_empty()))
     }
 
     /// A list of non-empty strings (a list or a string set); anything else reads as absent.

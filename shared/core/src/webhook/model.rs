@@ -8,7 +8,7 @@
 //! string was, a string where an object was) reads as absent instead of failing its element. Only
 //! what identifies an element is required: a message's `id`, a status's `id` and `status`.
 
-use super::lenient::{self, Elements, Listed};
+use crate::lenient::{self, Elements, Listed};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;

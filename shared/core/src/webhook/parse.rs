@@ -4,9 +4,9 @@
 //! ([`super::lenient`]): what cannot be read is said so (`None`, `unreadable`), never an error of
 //! the body.
 
-use super::lenient::is_object;
 use super::model::{Message, MessagesValue, Notification, Status};
 use super::view::{MessageView, StatusView};
+use crate::lenient::is_object;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 

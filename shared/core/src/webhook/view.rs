@@ -8,7 +8,7 @@
 //! here; the planner decides: a message needs its `id`, a status its `id` and `status`, and an
 //! element without them is kept as an unreadable item (with the sender or recipient read here).
 
-use super::lenient;
+use crate::lenient;
 use serde::Deserialize;
 use std::borrow::Cow;
 
