@@ -78,7 +78,7 @@ pub async fn handle(services: &Services, event: LambdaEvent<Invocation>) -> Resu
                 &services.archiver,
                 services.postpone.as_ref(),
                 batch,
-                deadline,
+                sqs::BatchTime::until(deadline),
             )
             .await;
             Ok(serde_json::to_value(response)?)
@@ -101,14 +101,18 @@ pub async fn handle(services: &Services, event: LambdaEvent<Invocation>) -> Resu
                 event = "media_sweep",
                 pending = report.pending,
                 reenqueued = report.reenqueued,
+                waiting = report.waiting,
                 at_risk = report.at_risk,
                 lost = report.lost,
-                dead_lettered = report.dead_lettered
+                dead_lettered = report.dead_lettered,
+                unverified = report.unverified
             );
             Ok(json!({
                 "pending": report.pending, "reenqueued": report.reenqueued,
+                "waiting": report.waiting,
                 "at_risk": report.at_risk, "lost": report.lost,
                 "dead_lettered": report.dead_lettered,
+                "unverified": report.unverified,
             }))
         }
     }

@@ -5,13 +5,27 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use std::time::Duration;
 use wavault_core::media::MediaJob;
-use wavault_core::media::{ArchiveOutcome, Archiver, RetryLater};
+use wavault_core::media::{backoff_seconds, ArchiveOutcome, Archiver};
 
 /// The batch stops this long before the invocation's deadline: a job still running is cut off
-/// and, like the jobs not started, reported as a batch item failure, so the invocation never times
-/// out (which would return the whole batch, archived jobs included, and count nothing). A job cut
-/// off mid-upload leaves its multipart upload to the bucket's abort-after-a-day lifecycle rule.
+/// there, cleanly (its part uploads cancelled, its multipart upload aborted: the archiver does
+/// it before it returns), and reported as a batch item failure with the jobs not started, so the
+/// invocation never times out (which would return the whole batch, archived jobs included, and
+/// count nothing). The margin covers that clean-up (one AbortMultipartUpload) and the answer.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+
+/// A job is started only with this much time left before the batch's deadline: one Graph media
+/// info call at its timeout (20 s) plus one AWS call at the fetcher's operation timeout (25 s,
+/// the record write that ends a job). With less, one slow call would cut the job off; most
+/// files (images, voice notes: one PutObject) take a second or two, so a job given its budget
+/// usually finishes even when a call runs to its timeout. A job not started is made visible
+/// again at once (no backoff: nothing failed), for the next invocation.
+pub const JOB_BUDGET: Duration = Duration::from_secs(
+    wavault_graph::http::MEDIA_INFO_TIMEOUT.as_secs()
+        + wavault_aws::sdk::AwsTimeouts::MEDIA_FETCHER
+            .operation
+            .as_secs(),
+);
 
 /// The invocation's deadline (`Lambda-Runtime-Deadline-Ms`) less [`DEADLINE_MARGIN`], as a
 /// tokio instant; `None` when Lambda gave none.
@@ -27,10 +41,29 @@ pub fn invocation_deadline(deadline_ms: u64) -> Option<tokio::time::Instant> {
     Some(tokio::time::Instant::now() + left)
 }
 
-/// Retry delay for the n-th receive: 30 s doubling, at most 15 minutes.
-pub fn backoff_seconds(receive_count: u32) -> i32 {
-    let exponent = receive_count.saturating_sub(1).min(5);
-    (30i32 << exponent).min(900)
+/// When the batch must stop, and how much time a job needs to be started.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchTime {
+    /// The invocation's deadline less [`DEADLINE_MARGIN`]; `None`: unbounded.
+    pub deadline: Option<tokio::time::Instant>,
+    /// [`JOB_BUDGET`] (tests shrink it).
+    pub job_budget: Duration,
+}
+
+impl BatchTime {
+    pub fn until(deadline: Option<tokio::time::Instant>) -> Self {
+        Self {
+            deadline,
+            job_budget: JOB_BUDGET,
+        }
+    }
+
+    /// Whether one more job fits before the deadline.
+    fn fits_a_job(&self) -> bool {
+        self.deadline.is_none_or(|deadline| {
+            deadline.saturating_duration_since(tokio::time::Instant::now()) >= self.job_budget
+        })
+    }
 }
 
 /// Something that can postpone a message's next delivery (SQS ChangeMessageVisibility).
@@ -40,14 +73,16 @@ pub trait Postpone: Send + Sync {
 }
 
 /// Archives each job in turn (bounded memory: one file at a time); reports the ones to retry.
-/// `deadline` (the invocation's, less [`DEADLINE_MARGIN`]) bounds the whole batch.
+/// A job is started only while [`BatchTime`] leaves it its budget; the rest are returned at
+/// once, visible again immediately.
 pub async fn handle(
     archiver: &Archiver,
     postpone: &dyn Postpone,
     event: SqsEvent,
-    deadline: Option<tokio::time::Instant>,
+    time: BatchTime,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    let mut unstarted = 0u64;
     for message in event.records {
         let message_id = message.message_id.unwrap_or_default();
         let job: MediaJob = match message.body.as_deref().map(serde_json::from_str) {
@@ -58,20 +93,23 @@ pub async fn handle(
                 continue;
             }
         };
-        let archived = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, archiver.archive(&job))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(RetryLater {
-                        reason: "the invocation's time ran out".to_owned(),
-                    })
-                }),
-            None => archiver.archive(&job).await,
-        };
-        match archived {
+        if unstarted > 0 || !time.fits_a_job() {
+            // Not started: back on the queue now. Its record's expected delivery stays as it
+            // was; the job is visible, so the sweep sees a backlog and enqueues nothing.
+            unstarted += 1;
+            if let Some(handle) = &message.receipt_handle {
+                postpone.postpone(handle, 0).await;
+            }
+            response.add_failure(message_id);
+            continue;
+        }
+        match archiver.archive(&job, time.deadline).await {
             Ok(outcome) => log_outcome(&job, &outcome),
             Err(retry) => {
                 archiver.metrics.count("MediaRetried", 1);
+                if retry.cut_off {
+                    archiver.metrics.count("MediaCutOff", 1);
+                }
                 let receives = message
                     .attributes
                     .get("ApproximateReceiveCount")
@@ -83,14 +121,22 @@ pub async fn handle(
                     record = %job.record_log_id(),
                     receives,
                     delay_seconds = delay,
+                    cut_off = retry.cut_off,
                     reason = %retry.reason
                 );
                 if let Some(handle) = &message.receipt_handle {
-                    postpone.postpone(handle, delay).await;
+                    postpone
+                        .postpone(handle, i32::try_from(delay).unwrap_or(i32::MAX))
+                        .await;
                 }
+                archiver.expect_retry(&job, delay).await;
                 response.add_failure(message_id);
             }
         }
+    }
+    if unstarted > 0 {
+        archiver.metrics.count("MediaNotStarted", unstarted);
+        tracing::warn!(event = "media_jobs_not_started", jobs = unstarted);
     }
     response
 }

@@ -126,12 +126,14 @@ pub fn media_sweep_service(
         clients.dynamodb.clone(),
         settings.records.name.clone(),
     ));
+    let queue = Arc::new(sqs::SqsJobQueue::new(
+        clients.sqs.clone(),
+        settings.queue.url.clone(),
+    ));
     MediaSweep {
         index: records.clone(),
-        queue: Arc::new(sqs::SqsJobQueue::new(
-            clients.sqs.clone(),
-            settings.queue.url.clone(),
-        )),
+        queue: queue.clone(),
+        backlog: queue,
         records,
         dead_letters: settings.dead_letters.url.clone().map(|url| {
             Arc::new(sqs::SqsDeadLetters::new(clients.sqs.clone(), url)) as Arc<dyn DeadLetters>

@@ -17,7 +17,8 @@ use wavault_core::error::PortError;
 use wavault_core::ingest::{RecordStore, RecordWrite};
 use wavault_core::records::attributes::{
     ARCHIVED_AT, ERASED_AT, EXPIRES_AT, FAILED_AT, KIND, MEDIA_BYTES, MEDIA_ERROR, MEDIA_KEY,
-    MEDIA_SHA256, MEDIA_STATUS, PENDING_SHARD, PK, RECEIVED_AT, SK,
+    MEDIA_NEXT_ATTEMPT_AT, MEDIA_SHA256, MEDIA_STATUS, MEDIA_VERIFIED, PENDING_SHARD, PK,
+    RECEIVED_AT, SK,
 };
 use wavault_core::records::{ItemKey, ItemKind, MediaStatus, Record, StoredItem};
 
@@ -224,12 +225,28 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
         record: &str,
         archived: &wavault_core::media::ArchivedMedia,
     ) -> Result<wavault_core::media::MediaUpdate, PortError> {
-        let result = self
+        // Verified media leaves the sparse index; unverified media stays in it under
+        // `unverified#N`, so the media sweep counts it without a scan.
+        let set = format!(
+            "SET {MEDIA_STATUS} = :archived, {MEDIA_KEY} = :key, {MEDIA_SHA256} = :sha, \
+             {MEDIA_BYTES} = :bytes, {ARCHIVED_AT} = :at, {MEDIA_VERIFIED} = :verified"
+        );
+        let remove = format!("REMOVE {MEDIA_ERROR}, {MEDIA_NEXT_ATTEMPT_AT}");
+        let (update, unverified_shard) = if archived.verified {
+            (format!("{set} {remove}, {PENDING_SHARD}"), None)
+        } else {
+            (
+                format!("{set}, {PENDING_SHARD} = :unverified {remove}"),
+                Some(format!(
+                    "{}{}",
+                    wavault_core::media::UNVERIFIED_SHARD_PREFIX,
+                    wavault_core::media::pending_shard(record)
+                )),
+            )
+        };
+        let mut request = self
             .update_message(record)?
-            .update_expression(format!(
-                "SET {MEDIA_STATUS} = :archived, {MEDIA_KEY} = :key, {MEDIA_SHA256} = :sha, \
-                 {MEDIA_BYTES} = :bytes, {ARCHIVED_AT} = :at REMOVE {PENDING_SHARD}, {MEDIA_ERROR}"
-            ))
+            .update_expression(update)
             .condition_expression(format!(
                 "attribute_exists({PK}) AND {KIND} <> :erased AND {EXPIRES_AT} > :at"
             ))
@@ -239,9 +256,11 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
             .expression_attribute_values(":sha", s(&archived.sha256_hex))
             .expression_attribute_values(":bytes", item_codec::to_value(&archived.bytes)?)
             .expression_attribute_values(":at", n(archived.archived_at))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":verified", AttributeValue::Bool(archived.verified));
+        if let Some(shard) = unverified_shard {
+            request = request.expression_attribute_values(":unverified", s(&shard));
+        }
+        match request.send().await {
             Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
             Err(error) if item_codec::is_conditional_failure(&error) => {
                 Ok(wavault_core::media::MediaUpdate::RecordGone)
@@ -254,19 +273,77 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
         &self,
         record: &str,
         shard: &str,
+        at: i64,
     ) -> Result<wavault_core::media::MediaUpdate, PortError> {
         let result = self
             .update_message(record)?
             .update_expression(format!(
-                "SET {MEDIA_STATUS} = :pending, {PENDING_SHARD} = :shard REMOVE {MEDIA_ERROR}, {FAILED_AT}"
+                "SET {MEDIA_STATUS} = :pending, {PENDING_SHARD} = :shard, {MEDIA_NEXT_ATTEMPT_AT} = :at \
+                 REMOVE {MEDIA_ERROR}, {FAILED_AT}"
             ))
+            .expression_attribute_values(":at", n(at))
             .condition_expression(format!(
                 "{MEDIA_STATUS} = :failed AND begins_with({PENDING_SHARD}, :dlq)"
             ))
             .expression_attribute_values(":pending", item_codec::to_value(&MediaStatus::Pending)?)
             .expression_attribute_values(":failed", item_codec::to_value(&MediaStatus::Failed)?)
             .expression_attribute_values(":shard", s(shard))
-            .expression_attribute_values(":dlq", s("dlq#"))
+            .expression_attribute_values(
+                ":dlq",
+                s(wavault_core::media::DEAD_LETTERED_SHARD_PREFIX),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
+            Err(error) if item_codec::is_conditional_failure(&error) => {
+                Ok(wavault_core::media::MediaUpdate::Unchanged)
+            }
+            Err(error) => Err(classify("dynamodb", &error)),
+        }
+    }
+
+    async fn expect_attempt(
+        &self,
+        record: &str,
+        next_attempt_at: i64,
+    ) -> Result<wavault_core::media::MediaUpdate, PortError> {
+        let result = self
+            .update_message(record)?
+            .update_expression(format!("SET {MEDIA_NEXT_ATTEMPT_AT} = :at"))
+            .condition_expression(format!("{MEDIA_STATUS} = :pending"))
+            .expression_attribute_values(":pending", item_codec::to_value(&MediaStatus::Pending)?)
+            .expression_attribute_values(":at", n(next_attempt_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(wavault_core::media::MediaUpdate::Updated),
+            Err(error) if item_codec::is_conditional_failure(&error) => {
+                Ok(wavault_core::media::MediaUpdate::Unchanged)
+            }
+            Err(error) => Err(classify("dynamodb", &error)),
+        }
+    }
+
+    async fn claim_reenqueue(
+        &self,
+        record: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<wavault_core::media::MediaUpdate, PortError> {
+        // The condition is the read: no GetItem first, and no projection of the expected
+        // delivery in the `media-pending` index (changing a GSI projection replaces the index).
+        let result = self
+            .update_message(record)?
+            .update_expression(format!("SET {MEDIA_NEXT_ATTEMPT_AT} = :now"))
+            .condition_expression(format!(
+                "{MEDIA_STATUS} = :pending AND {EXPIRES_AT} > :now AND \
+                 ({MEDIA_NEXT_ATTEMPT_AT} <= :before OR \
+                 (attribute_not_exists({MEDIA_NEXT_ATTEMPT_AT}) AND {RECEIVED_AT} <= :before))"
+            ))
+            .expression_attribute_values(":pending", item_codec::to_value(&MediaStatus::Pending)?)
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":before", n(stale_before))
             .send()
             .await;
         match result {
@@ -293,7 +370,8 @@ impl wavault_core::media::MediaRecords for DynamoRecordStore {
             (
                 format!("{set}, {PENDING_SHARD} = :dlq"),
                 Some(format!(
-                    "dlq#{}",
+                    "{}{}",
+                    wavault_core::media::DEAD_LETTERED_SHARD_PREFIX,
                     wavault_core::media::pending_shard(record)
                 )),
             )
@@ -374,6 +452,30 @@ impl wavault_core::media::PendingIndex for DynamoRecordStore {
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(found),
+            }
+        }
+    }
+
+    async fn count(&self, shard: &str) -> Result<u64, PortError> {
+        let mut count: u64 = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(MEDIA_PENDING_INDEX)
+                .key_condition_expression(format!("{PENDING_SHARD} = :shard"))
+                .expression_attribute_values(":shard", s(shard))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify("dynamodb", &e))?;
+            count += u64::try_from(page.count).unwrap_or_default();
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(count),
             }
         }
     }

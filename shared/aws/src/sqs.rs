@@ -93,6 +93,26 @@ impl SqsJobQueue {
     }
 }
 
+#[async_trait]
+impl wavault_core::media::QueueBacklog for SqsJobQueue {
+    async fn visible_jobs(&self) -> Result<u64, PortError> {
+        let attribute = aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages;
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(attribute.clone())
+            .send()
+            .await
+            .map_err(|e| classify("sqs", &e))?;
+        output
+            .attributes()
+            .and_then(|attributes| attributes.get(&attribute))
+            .and_then(|count| count.parse().ok())
+            .ok_or_else(|| PortError::failed("sqs", "no ApproximateNumberOfMessages in the answer"))
+    }
+}
+
 /// The media dead-letter queue, drained by the media sweep.
 pub struct SqsDeadLetters {
     client: aws_sdk_sqs::Client,

@@ -5,7 +5,13 @@
 //! buffered and sent in one PutObject that S3 itself checks against the expected digest; larger or
 //! unsized ones stream through a multipart upload with a bounded number of parts in flight, aborted
 //! on any error and completed only once the whole-file digest matches. An object is therefore only
-//! ever visible under its final key complete and verified.
+//! ever visible under its final key complete and verified against the digest Meta declared; a
+//! file Meta declared no (decodable) digest for is archived all the same, marked
+//! `media_verified = false` and counted (`MediaUnverified`), rather than retried until lost.
+//!
+//! A job may be given a deadline (the invocation's): every step stops at it, and a multipart
+//! upload cut off there has its part uploads cancelled and finished, then the upload aborted,
+//! before the archiver returns; nothing of the job keeps running after it.
 
 use crate::clock::Clock;
 use crate::error::PortError;
@@ -21,9 +27,12 @@ use crate::metrics::Metrics;
 use crate::records::MediaStatus;
 use crate::secrets::{MetaSecret, SecretCache, SecretError};
 use bytes::{Bytes, BytesMut};
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::StreamExt;
 use sha2::{Digest, Sha256};
+use std::future::Future;
 use std::sync::Arc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// Part size of multipart uploads (S3's minimum is 5 MiB); also the single-PutObject limit.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -57,21 +66,62 @@ pub enum ArchiveOutcome {
 #[error("retry later: {reason}")]
 pub struct RetryLater {
     pub reason: String,
+    /// The job was cut off at its deadline (nothing of it is still running).
+    pub cut_off: bool,
+}
+
+impl RetryLater {
+    pub fn because(reason: impl Into<String>) -> Self {
+        RetryLater {
+            reason: reason.into(),
+            cut_off: false,
+        }
+    }
 }
 
 impl From<PortError> for RetryLater {
     fn from(error: PortError) -> Self {
-        RetryLater {
-            reason: error.to_string(),
-        }
+        RetryLater::because(error.to_string())
     }
 }
 
 impl From<SecretError> for RetryLater {
     fn from(error: SecretError) -> Self {
+        RetryLater::because(error.to_string())
+    }
+}
+
+/// The job's deadline passed.
+#[derive(Debug, Clone, Copy)]
+struct OutOfTime;
+
+impl From<OutOfTime> for RetryLater {
+    fn from(_: OutOfTime) -> Self {
         RetryLater {
-            reason: error.to_string(),
+            reason: "the invocation's time ran out".to_owned(),
+            cut_off: true,
         }
+    }
+}
+
+impl From<OutOfTime> for AttemptError {
+    fn from(_: OutOfTime) -> Self {
+        AttemptError::OutOfTime
+    }
+}
+
+/// Runs `step` until `deadline` (unbounded without one); a step cut off is dropped, so only steps
+/// that leave nothing behind when dropped go through here (multipart parts do not: see
+/// `store_multipart`).
+async fn within<T>(
+    deadline: Option<Instant>,
+    step: impl Future<Output = T>,
+) -> Result<T, OutOfTime> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, step)
+            .await
+            .map_err(|_| OutOfTime),
+        None => Ok(step.await),
     }
 }
 
@@ -84,8 +134,8 @@ enum AttemptError {
     TooLarge,
     /// Fewer bytes than declared arrived (a cut connection).
     Truncated,
-    /// A multipart-size file without a declared sha256 (see `store_multipart`).
-    NoDeclaredDigest,
+    /// The job's deadline passed (whatever was started is cancelled and cleaned up).
+    OutOfTime,
 }
 
 /// The archiver's dependencies; built once per Lambda instance.
@@ -98,22 +148,36 @@ pub struct Archiver {
     pub metrics: Arc<dyn Metrics>,
 }
 
-/// A verified file in S3: its digest, size, and whether this attempt wrote it.
+/// A file in S3: its digest, size, whether this attempt wrote it, and whether the digest matched
+/// one Meta declared.
 #[derive(Debug)]
 struct Stored {
     sha256_hex: String,
     bytes: u64,
     created: bool,
+    verified: bool,
 }
+
+/// The part uploads of one multipart upload, each its own task. Owned by `store_multipart`, so
+/// whatever happens to the parts (an error, the deadline) it can cancel and wait for every one
+/// of them before it aborts the upload.
+type PartTasks = JoinSet<Result<UploadedPart, PortError>>;
 
 impl Archiver {
     /// Archives one job. `Ok` means the job is done (archived, or recorded as failed);
-    /// `Err(RetryLater)` means leave it on the queue.
-    pub async fn archive(&self, job: &MediaJob) -> Result<ArchiveOutcome, RetryLater> {
-        match self
-            .records
-            .media_status(&job.record, self.clock.now_epoch_seconds())
-            .await?
+    /// `Err(RetryLater)` means leave it on the queue. With a `deadline`, the job stops there
+    /// (`RetryLater` with `cut_off`), and nothing of it is left running or open.
+    pub async fn archive(
+        &self,
+        job: &MediaJob,
+        deadline: Option<Instant>,
+    ) -> Result<ArchiveOutcome, RetryLater> {
+        match within(
+            deadline,
+            self.records
+                .media_status(&job.record, self.clock.now_epoch_seconds()),
+        )
+        .await??
         {
             MediaRecordState::Gone => return Ok(ArchiveOutcome::RecordGone),
             MediaRecordState::Live(Some(MediaStatus::Archived)) => {
@@ -127,31 +191,31 @@ impl Archiver {
         // file is downloaded and verified again, the write finds the object there, and the record is completed.
         let key = media_key(job, None);
 
-        let mut secret = self.meta_secret.get().await?;
+        let mut secret = within(deadline, self.meta_secret.get()).await??;
         let mut token_refreshed = false;
         let mut url_refreshed = false;
         let mut mismatches = 0;
         loop {
-            let attempt = match self
-                .graph
-                .media_info(
+            let info = within(
+                deadline,
+                self.graph.media_info(
                     &secret.access_token,
                     &job.media_id,
                     job.phone_number_id.as_deref(),
-                )
-                .await
-            {
-                Ok(info) => {
-                    self.download_and_store(job, &key, &secret.access_token, &info)
+                ),
+            )
+            .await;
+            let attempt = match info {
+                Ok(Ok(info)) => {
+                    self.download_and_store(job, &key, &secret.access_token, &info, deadline)
                         .await
                 }
-                Err(error) => Err(AttemptError::Graph(error)),
+                Ok(Err(error)) => Err(AttemptError::Graph(error)),
+                Err(out_of_time) => Err(out_of_time.into()),
             };
             let error = match attempt {
                 Ok(stored) => {
-                    return self
-                        .record_archived(job, key, stored.bytes, stored.sha256_hex, stored.created)
-                        .await
+                    return within(deadline, self.record_archived(job, key, stored)).await?
                 }
                 Err(error) => error,
             };
@@ -162,7 +226,7 @@ impl Archiver {
                     // Rotated or revoked: read the secret again, once, and retry now.
                     token_refreshed = true;
                     self.metrics.count("MediaTokenRefreshed", 1);
-                    secret = self.meta_secret.refresh().await?;
+                    secret = within(deadline, self.meta_secret.refresh()).await??;
                 }
                 AttemptError::Graph(e)
                     if e.kind == GraphErrorKind::UrlExpired && !url_refreshed =>
@@ -174,36 +238,46 @@ impl Archiver {
                     mismatches += 1;
                 }
                 AttemptError::Sha256Mismatch => {
-                    return self
-                        .record_failed(job, "sha256 mismatch after a second download")
-                        .await
+                    return within(
+                        deadline,
+                        self.record_failed(job, "sha256 mismatch after a second download"),
+                    )
+                    .await?
                 }
                 AttemptError::TooLarge => {
-                    return self
-                        .record_failed(job, "larger than declared or than 100 MiB")
-                        .await
+                    return within(
+                        deadline,
+                        self.record_failed(job, "larger than declared or than 100 MiB"),
+                    )
+                    .await?
                 }
                 AttemptError::Graph(e) => match e.kind {
                     GraphErrorKind::Permanent | GraphErrorKind::Permission => {
                         if e.kind == GraphErrorKind::Permission {
                             self.metrics.count("GraphPermissionDenied", 1);
                         }
-                        return self.record_failed(job, &e.short()).await;
+                        return within(deadline, self.record_failed(job, &e.short())).await?;
                     }
-                    _ => return Err(RetryLater { reason: e.short() }),
+                    _ => return Err(RetryLater::because(e.short())),
                 },
                 AttemptError::Truncated => {
-                    return Err(RetryLater {
-                        reason: "download ended before the declared size".to_owned(),
-                    })
+                    return Err(RetryLater::because(
+                        "download ended before the declared size",
+                    ))
                 }
-                AttemptError::NoDeclaredDigest => {
-                    return Err(RetryLater {
-                        reason: "no sha256 declared for a multipart-size file".to_owned(),
-                    })
-                }
+                AttemptError::OutOfTime => return Err(OutOfTime.into()),
                 AttemptError::Store(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// A retried job's next delivery is expected `delay_seconds` from now (its backoff): the
+    /// media sweep leaves it alone until then. One conditional write; a failure is only logged
+    /// (the sweep may then enqueue one copy more, which archives nothing twice).
+    pub async fn expect_retry(&self, job: &MediaJob, delay_seconds: i64) {
+        let at = self.clock.now_epoch_seconds().saturating_add(delay_seconds);
+        if let Err(error) = self.records.expect_attempt(&job.record, at).await {
+            tracing::warn!(event = "media_retry_unrecorded", record = %job.record_log_id(), error = %error);
         }
     }
 
@@ -211,15 +285,20 @@ impl Archiver {
         &self,
         job: &MediaJob,
         key: String,
-        bytes: u64,
-        sha256_hex: String,
-        uploaded: bool,
+        stored: Stored,
     ) -> Result<ArchiveOutcome, RetryLater> {
+        let Stored {
+            sha256_hex,
+            bytes,
+            created: uploaded,
+            verified,
+        } = stored;
         let archived = ArchivedMedia {
             key: key.clone(),
             sha256_hex: sha256_hex.clone(),
             bytes,
             archived_at: self.clock.now_epoch_seconds(),
+            verified,
         };
         match self.records.mark_archived(&job.record, &archived).await? {
             MediaUpdate::RecordGone => {
@@ -227,7 +306,11 @@ impl Archiver {
                 self.store.delete(&key).await?;
                 Ok(ArchiveOutcome::RecordGone)
             }
-            MediaUpdate::Updated | MediaUpdate::Unchanged => {
+            update @ (MediaUpdate::Updated | MediaUpdate::Unchanged) => {
+                if update == MediaUpdate::Updated && !verified {
+                    self.metrics.count("MediaUnverified", 1);
+                    tracing::warn!(event = "media_unverified", record = %job.record_log_id());
+                }
                 if uploaded {
                     self.metrics.count("MediaArchived", 1);
                     self.metrics.count("MediaBytesArchived", bytes);
@@ -263,39 +346,50 @@ impl Archiver {
         key: &str,
         token: &str,
         info: &MediaInfo,
+        deadline: Option<Instant>,
     ) -> Result<Stored, AttemptError> {
+        // Graph's media info first (read just now, for this very file), the webhook's otherwise;
+        // one that does not decode counts as none.
         let expected = info
             .sha256
             .as_deref()
-            .or(job.sha256.as_deref())
-            .and_then(decode_sha256);
-        let declared = info.file_size;
-        if declared.is_some_and(|size| size > MAX_MEDIA_BYTES) {
+            .and_then(decode_sha256)
+            .or_else(|| job.sha256.as_deref().and_then(decode_sha256));
+        if info.file_size.is_some_and(|size| size > MAX_MEDIA_BYTES) {
             return Err(AttemptError::TooLarge);
         }
-        let download = self
-            .graph
-            .download(token, &info.url)
-            .await
+        let download = within(deadline, self.graph.download(token, &info.url))
+            .await?
             .map_err(AttemptError::Graph)?;
         let meta = ObjectMeta {
             record: job.record.clone(),
             mime_type: info.mime_type.clone().or_else(|| job.mime_type.clone()),
             sha256_hex: String::new(),
         };
-        let declared = declared.or(download.content_length);
+        // Without `file_size` the Content-Length is all there is, and it holds the cap too: a
+        // declared size is where the streamed path stops reading.
+        let declared = info.file_size.or(download.content_length);
+        if declared.is_some_and(|size| size > MAX_MEDIA_BYTES) {
+            return Err(AttemptError::TooLarge);
+        }
         match declared {
             Some(size) if size <= PART_SIZE as u64 => {
-                self.store_small(key, meta, download, expected, size).await
+                within(
+                    deadline,
+                    self.store_small(key, meta, download, expected, size),
+                )
+                .await?
             }
             _ => {
-                self.store_multipart(key, meta, download, expected, declared)
+                self.store_multipart(key, meta, download, expected, declared, deadline)
                     .await
             }
         }
     }
 
     /// Buffers a small file (at most one part), checks it, then one conditional PutObject.
+    /// Without a declared digest the file's own goes with the PutObject (S3 checks the bytes
+    /// arrived as read) and into the metadata: true, though not confirmed by Meta.
     async fn store_small(
         &self,
         key: &str,
@@ -330,19 +424,23 @@ impl Archiver {
             sha256_hex: meta.sha256_hex,
             bytes,
             created: put == PutResult::Created,
+            verified: expected.is_some(),
         })
     }
 
-    /// Streams through a multipart upload; aborts it on any error.
+    /// Streams through a multipart upload; on any error, and at the deadline, cancels the part
+    /// uploads, waits until every one has ended, then aborts the upload (so no part lands after
+    /// the abort and leaves a billed, invisible upload behind).
     ///
     /// The object's metadata, `sha256` included, is set when the upload is created: S3 has no way
     /// to change it afterwards but a copy, and a copy would leave a moment where the final key
     /// holds the object without its `sha256`. The digest written is the declared one (Graph's
     /// media info, read before the download, else the webhook's), and the upload is completed
     /// only when the bytes match it, so the metadata is true from the moment the object exists.
-    /// Without a declared digest nothing true can be written at creation: the job is retried
-    /// (Graph declares `sha256` for every media; its absence is a hiccup), and after five
-    /// receives it is dead-lettered and recorded as such by the sweep.
+    /// Without a declared digest nothing true can be written at creation: the object gets no
+    /// `sha256` metadata, the digest computed while the parts streamed goes into the record
+    /// (`media_sha256`, with `media_verified = false`). Buffering the file to learn its digest
+    /// first would cost up to 100 MiB of memory; retrying (as before) lost the file.
     async fn store_multipart(
         &self,
         key: &str,
@@ -350,47 +448,55 @@ impl Archiver {
         download: Download,
         expected: Option<[u8; 32]>,
         declared: Option<u64>,
+        deadline: Option<Instant>,
     ) -> Result<Stored, AttemptError> {
-        let Some(declared_digest) = expected else {
-            return Err(AttemptError::NoDeclaredDigest);
-        };
-        meta.sha256_hex = hex::encode(declared_digest);
+        meta.sha256_hex = expected.map(hex::encode).unwrap_or_default();
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(AttemptError::OutOfTime);
+        }
+        // Not cut off midway: an upload created but not known here could not be aborted.
         let upload_id = self
             .store
             .begin_multipart(key, &meta)
             .await
             .map_err(AttemptError::Store)?;
-        let result = match declared {
-            Some(size) => {
-                self.stream_parts(key, &upload_id, download, expected, size)
-                    .await
-            }
-            None => {
-                self.upload_buffered_parts(key, &upload_id, download, expected)
-                    .await
-            }
-        };
-        match result {
-            Ok((parts, digest, bytes)) => {
-                // The parts' digest was checked against the declared one: the metadata is true.
-                debug_assert_eq!(digest, declared_digest);
-                match self.store.complete_multipart(key, &upload_id, parts).await {
-                    Ok(put) => Ok(Stored {
-                        sha256_hex: meta.sha256_hex,
-                        bytes,
-                        created: put == PutResult::Created,
-                    }),
-                    Err(error) => {
-                        self.abort(key, &upload_id).await;
-                        Err(AttemptError::Store(error))
-                    }
+        let mut parts = PartTasks::new();
+        let uploaded = async {
+            let (done, digest, bytes) = match declared {
+                Some(size) => {
+                    self.stream_parts(key, &upload_id, download, size, &mut parts)
+                        .await?
                 }
+                None => {
+                    self.upload_buffered_parts(key, &upload_id, download, &mut parts)
+                        .await?
+                }
+            };
+            if expected.is_some_and(|e| e != digest) {
+                return Err(AttemptError::Sha256Mismatch);
             }
-            Err(error) => {
-                self.abort(key, &upload_id).await;
-                Err(error)
-            }
+            let put = self
+                .store
+                .complete_multipart(key, &upload_id, done)
+                .await
+                .map_err(AttemptError::Store)?;
+            Ok(Stored {
+                sha256_hex: hex::encode(digest),
+                bytes,
+                created: put == PutResult::Created,
+                verified: expected.is_some(),
+            })
+        };
+        let result = match within(deadline, uploaded).await {
+            Ok(result) => result,
+            Err(out_of_time) => Err(out_of_time.into()),
+        };
+        if result.is_err() {
+            // Cancels every part still uploading and waits for each task to end.
+            parts.shutdown().await;
+            self.abort(key, &upload_id).await;
         }
+        result
     }
 
     async fn abort(&self, key: &str, upload_id: &str) {
@@ -402,45 +508,24 @@ impl Archiver {
 
     /// Streams every part from the download into its UploadPart while the bytes arrive, so
     /// memory holds a few chunks per part whatever the part size. Needs the size up front (Meta
-    /// declares `file_size`): each part's length is announced when its upload starts.
+    /// declares `file_size`): each part's length is announced when its upload starts. On error
+    /// the part tasks are left in `parts` for the caller to cancel.
     async fn stream_parts(
         &self,
         key: &str,
         upload_id: &str,
         mut download: Download,
-        expected: Option<[u8; 32]>,
         declared: u64,
+        parts: &mut PartTasks,
     ) -> Result<(Vec<UploadedPart>, [u8; 32], u64), AttemptError> {
-        let mut in_flight = FuturesUnordered::new();
         let mut done: Vec<UploadedPart> = Vec::new();
-        let fed = self
-            .feed_parts(
-                key,
-                upload_id,
-                &mut download,
-                declared,
-                &mut in_flight,
-                &mut done,
-            )
-            .await;
-        // Every part task ends before we return, so an abort never races a part upload.
-        let mut part_failure = None;
-        while let Some(joined) = in_flight.next().await {
-            match joined_part(joined) {
-                Ok(part) => done.push(part),
-                Err(error) => {
-                    part_failure.get_or_insert(error);
-                }
-            }
-        }
-        let hasher = fed?;
-        if let Some(error) = part_failure {
-            return Err(error);
+        let hasher = self
+            .feed_parts(key, upload_id, &mut download, declared, parts, &mut done)
+            .await?;
+        while let Some(joined) = parts.join_next().await {
+            done.push(joined_part(joined)?);
         }
         let digest: [u8; 32] = hasher.finalize().into();
-        if expected.is_some_and(|e| e != digest) {
-            return Err(AttemptError::Sha256Mismatch);
-        }
         done.sort_by_key(|p| p.part_number);
         Ok((done, digest, declared))
     }
@@ -453,7 +538,7 @@ impl Archiver {
         upload_id: &str,
         download: &mut Download,
         declared: u64,
-        in_flight: &mut FuturesUnordered<PartTask>,
+        parts: &mut PartTasks,
         done: &mut Vec<UploadedPart>,
     ) -> Result<Sha256, AttemptError> {
         let mut hasher = Sha256::new();
@@ -462,8 +547,8 @@ impl Archiver {
         let mut part_number: i32 = 0;
         while offset < declared {
             // Bounded parts in flight: the one being fed plus those awaiting S3's answer.
-            while in_flight.len() >= PARTS_IN_FLIGHT {
-                if let Some(joined) = in_flight.next().await {
+            while parts.len() >= PARTS_IN_FLIGHT {
+                if let Some(joined) = parts.join_next().await {
                     done.push(joined_part(joined)?);
                 }
             }
@@ -473,7 +558,7 @@ impl Archiver {
             let (store, task_key, task_upload_id) =
                 (self.store.clone(), key.to_owned(), upload_id.to_owned());
             let number = part_number;
-            in_flight.push(tokio::spawn(async move {
+            parts.spawn(async move {
                 store
                     .upload_part_stream(
                         &task_key,
@@ -482,7 +567,7 @@ impl Archiver {
                         PartStream { length, chunks },
                     )
                     .await
-            }));
+            });
             let mut sent: u64 = 0;
             while sent < length {
                 let mut chunk = if carry.is_empty() {
@@ -504,7 +589,7 @@ impl Archiver {
                 sent += take as u64;
                 if sender.send(piece).await.is_err() {
                     // The part's upload already failed; its task reports why.
-                    return Err(part_error(in_flight).await);
+                    return Err(part_error(parts).await);
                 }
             }
             offset += length;
@@ -521,13 +606,14 @@ impl Archiver {
     }
 
     /// Size unknown (no `file_size`, chunked download): parts are buffered, since a part's
-    /// length must be known when its upload starts.
+    /// length must be known when its upload starts. Stops at [`MAX_MEDIA_BYTES`]. On error the
+    /// part tasks are left in `parts` for the caller to cancel.
     async fn upload_buffered_parts(
         &self,
         key: &str,
         upload_id: &str,
         mut download: Download,
-        expected: Option<[u8; 32]>,
+        parts: &mut PartTasks,
     ) -> Result<(Vec<UploadedPart>, [u8; 32], u64), AttemptError> {
         let cap = MAX_MEDIA_BYTES;
         let mut hasher = Sha256::new();
@@ -536,10 +622,6 @@ impl Archiver {
         // flight plus the one being filled, whatever the file size.
         let mut part: Vec<u8> = Vec::with_capacity(PART_SIZE);
         let mut part_number = 0;
-        // Uploads run as tasks so they progress while the download is read.
-        let mut in_flight: FuturesUnordered<
-            tokio::task::JoinHandle<Result<UploadedPart, PortError>>,
-        > = FuturesUnordered::new();
         let mut done: Vec<UploadedPart> = Vec::new();
 
         let mut finished = false;
@@ -566,43 +648,38 @@ impl Archiver {
                     let next = if finished { 0 } else { PART_SIZE };
                     let body = Bytes::from(std::mem::replace(&mut part, Vec::with_capacity(next)));
                     part_number += 1;
-                    if in_flight.len() >= PARTS_IN_FLIGHT {
-                        if let Some(joined) = in_flight.next().await {
+                    // Uploads run as tasks so they progress while the download is read.
+                    while parts.len() >= PARTS_IN_FLIGHT {
+                        if let Some(joined) = parts.join_next().await {
                             done.push(joined_part(joined)?);
                         }
                     }
                     let (store, key, upload_id) =
                         (self.store.clone(), key.to_owned(), upload_id.to_owned());
-                    in_flight.push(tokio::spawn(async move {
+                    parts.spawn(async move {
                         store.upload_part(&key, &upload_id, part_number, body).await
-                    }));
+                    });
                 }
                 if chunk.is_empty() {
                     break;
                 }
             }
         }
-        while let Some(joined) = in_flight.next().await {
+        while let Some(joined) = parts.join_next().await {
             done.push(joined_part(joined)?);
         }
         if received == 0 {
             return Err(AttemptError::Truncated);
         }
         let digest: [u8; 32] = hasher.finalize().into();
-        if expected.is_some_and(|e| e != digest) {
-            return Err(AttemptError::Sha256Mismatch);
-        }
         done.sort_by_key(|p| p.part_number);
         Ok((done, digest, received))
     }
 }
 
-/// A part upload running as its own task.
-type PartTask = tokio::task::JoinHandle<Result<UploadedPart, PortError>>;
-
 /// The first failure among the part tasks (one of them stopped reading its bytes).
-async fn part_error(in_flight: &mut FuturesUnordered<PartTask>) -> AttemptError {
-    while let Some(joined) = in_flight.next().await {
+async fn part_error(parts: &mut PartTasks) -> AttemptError {
+    while let Some(joined) = parts.join_next().await {
         if let Err(error) = joined_part(joined) {
             return error;
         }
@@ -610,8 +687,8 @@ async fn part_error(in_flight: &mut FuturesUnordered<PartTask>) -> AttemptError 
     AttemptError::Store(PortError::failed("s3", "a part upload stopped reading"))
 }
 
-/// A finished part-upload task: its part, or why it failed (a panicked task counts as a store
-/// failure; the upload is then aborted).
+/// A finished part-upload task: its part, or why it failed (a panicked or cancelled task counts
+/// as a store failure; the upload is then aborted).
 fn joined_part(
     joined: Result<Result<UploadedPart, PortError>, tokio::task::JoinError>,
 ) -> Result<UploadedPart, AttemptError> {
@@ -623,3 +700,7 @@ fn joined_part(
         ))),
     }
 }
+
+#[cfg(test)]
+#[path = "tests/archiver.rs"]
+mod tests;

@@ -12,6 +12,9 @@ pub struct ObjectMeta {
     /// The partition key of the message's record (see [`MediaJob::record`]).
     pub record: String,
     pub mime_type: Option<String>,
+    /// The object's sha256 in hex; empty when it is not known when the object is created (a
+    /// multipart file Meta declared no digest for): no `sha256` metadata is written then, since
+    /// metadata cannot be changed afterwards and must never be false.
     pub sha256_hex: String,
 }
 
@@ -92,7 +95,17 @@ pub struct ArchivedMedia {
     pub sha256_hex: String,
     pub bytes: u64,
     pub archived_at: i64,
+    /// The bytes matched a digest Meta declared; `false` when Meta declared none that decodes
+    /// (`sha256_hex` is then what was downloaded). Unverified records stay findable in the
+    /// pending index under `unverified#N` ([`UNVERIFIED_SHARD_PREFIX`]), for the sweep's count.
+    pub verified: bool,
 }
+
+/// Index partitions (`<prefix><shard>`) of the `media-pending` index that hold archived media
+/// without a verified digest, counted by the media sweep.
+pub const UNVERIFIED_SHARD_PREFIX: &str = "unverified#";
+/// Index partitions of dead-lettered media, read by the redrive.
+pub const DEAD_LETTERED_SHARD_PREFIX: &str = "dlq#";
 
 /// The outcome of a conditional media-record update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,10 +139,32 @@ pub trait MediaRecords: Send + Sync {
         record: &str,
         archived: &ArchivedMedia,
     ) -> Result<MediaUpdate, PortError>;
-    /// Back to `pending` under index partition `shard` (the redrive of a dead-lettered job);
-    /// only while `failed` as dead-lettered.
-    async fn mark_pending_again(&self, record: &str, shard: &str)
-        -> Result<MediaUpdate, PortError>;
+    /// Back to `pending` under index partition `shard` (the redrive of a dead-lettered job),
+    /// its next delivery expected `at` (the redrive enqueues it now); only while `failed` as
+    /// dead-lettered.
+    async fn mark_pending_again(
+        &self,
+        record: &str,
+        shard: &str,
+        at: i64,
+    ) -> Result<MediaUpdate, PortError>;
+    /// A retried job's next delivery is expected by `next_attempt_at` (the end of its backoff);
+    /// only while the record is still `pending`. The media sweep leaves it alone until then.
+    async fn expect_attempt(
+        &self,
+        record: &str,
+        next_attempt_at: i64,
+    ) -> Result<MediaUpdate, PortError>;
+    /// The sweep's claim on a job it is about to enqueue again: sets the expected delivery to
+    /// `now`, only while the record is `pending`, live at `now`, and its expected delivery
+    /// (absent: its receipt) is at or before `stale_before`. `Updated` means this caller, and no
+    /// concurrent sweep, enqueues it.
+    async fn claim_reenqueue(
+        &self,
+        record: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<MediaUpdate, PortError>;
     /// `failed` with a short reason (no user data); only while still `pending`.
     async fn mark_failed(
         &self,
@@ -152,6 +187,16 @@ pub struct PendingMedia {
 pub trait PendingIndex: Send + Sync {
     /// Every pending media record of one index partition.
     async fn pending(&self, shard: &str) -> Result<Vec<PendingMedia>, PortError>;
+    /// How many entries one index partition holds (a count, no items read back).
+    async fn count(&self, shard: &str) -> Result<u64, PortError>;
+}
+
+/// The media queue as the sweep sees it.
+#[async_trait]
+pub trait QueueBacklog: Send + Sync {
+    /// Jobs visible on the queue, waiting for a fetcher (SQS `ApproximateNumberOfMessages`):
+    /// while there are any, a pending record's job may simply be among them.
+    async fn visible_jobs(&self) -> Result<u64, PortError>;
 }
 
 /// A job received from the dead-letter queue.

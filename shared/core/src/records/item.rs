@@ -40,6 +40,8 @@ pub mod attributes {
     pub const ARCHIVED_AT: &str = "archived_at";
     pub const MEDIA_ERROR: &str = "media_error";
     pub const FAILED_AT: &str = "failed_at";
+    pub const MEDIA_NEXT_ATTEMPT_AT: &str = "media_next_attempt_at";
+    pub const MEDIA_VERIFIED: &str = "media_verified";
     pub const ERASED_AT: &str = "erased_at";
     pub const NEXT_HOUR: &str = "next_hour";
 
@@ -75,6 +77,8 @@ pub mod attributes {
         ARCHIVED_AT,
         MEDIA_ERROR,
         FAILED_AT,
+        MEDIA_NEXT_ATTEMPT_AT,
+        MEDIA_VERIFIED,
         ERASED_AT,
         NEXT_HOUR,
     ];
@@ -367,6 +371,24 @@ pub struct StoredItem {
         deserialize_with = "lenient::number"
     )]
     pub failed_at: Option<i64>,
+    /// While pending: when the job's next delivery is expected at the latest (epoch seconds; absent
+    /// = `received_at`). The fetcher moves it to the end of a retry's backoff, the media sweep to
+    /// the moment it re-enqueues; the sweep re-enqueues only a job whose expected delivery is
+    /// older than its stale window, so a job queued or backing off is never enqueued twice.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::number"
+    )]
+    pub media_next_attempt_at: Option<i64>,
+    /// Archived media: whether the bytes matched a digest Meta declared (`false`: Meta declared
+    /// none that decodes; `media_sha256` is then the digest of what was downloaded).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::boolean"
+    )]
+    pub media_verified: Option<bool>,
     /// Tombstones: when the record was erased.
     #[serde(
         default,
@@ -474,7 +496,7 @@ mod lenient {
     use super::{ItemKind, MediaStatus};
     use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-    pub use crate::lenient::number;
+    pub use crate::lenient::{boolean, number};
 
     /// A non-empty string.
     pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {

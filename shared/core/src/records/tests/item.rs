@@ -37,6 +37,8 @@ fn full() -> StoredItem {
         archived_at: Some(150),
         media_error: text("x"),
         failed_at: Some(160),
+        media_next_attempt_at: Some(165),
+        media_verified: Some(true),
         erased_at: Some(170),
         next_hour: Some(3),
     }
