@@ -243,6 +243,10 @@ pub struct InfoFormat {
     pub sha256_base64: bool,
     /// `file_size` as a JSON number instead of a string (Meta's example uses a string).
     pub file_size_number: bool,
+    /// No `sha256` field at all.
+    pub no_sha256: bool,
+    /// No `file_size` field at all (the download still has its Content-Length unless the behaviour removes it).
+    pub no_file_size: bool,
 }
 
 /// What is wrong with the next token minted or exchanged ([`FakeGraph::flaw_next_token`]).
@@ -801,20 +805,27 @@ impl State {
             json!(file_size.to_string())
         };
         let mime_type = media.mime_type.clone();
+        let format = media.format;
         let nonce = hex_id(32);
         self.urls
             .insert(nonce.clone(), (id.to_string(), Instant::now()));
-        json_response(
-            StatusCode::OK,
-            &json!({
-                "messaging_product": "whatsapp",
-                "url": format!("{base_url}/media-download/{id}?token={nonce}&ext=1"),
-                "mime_type": mime_type,
-                "sha256": sha256,
-                "file_size": file_size,
-                "id": id,
-            }),
-        )
+        let mut info = json!({
+            "messaging_product": "whatsapp",
+            "url": format!("{base_url}/media-download/{id}?token={nonce}&ext=1"),
+            "mime_type": mime_type,
+            "sha256": sha256,
+            "file_size": file_size,
+            "id": id,
+        });
+        if let Some(fields) = info.as_object_mut() {
+            if format.no_sha256 {
+                fields.remove("sha256");
+            }
+            if format.no_file_size {
+                fields.remove("file_size");
+            }
+        }
+        json_response(StatusCode::OK, &info)
     }
 
     /// `GET /media-download/{id}?token=<nonce>`: the bytes, shaped by the media's behaviour.

@@ -98,6 +98,23 @@ impl MediaStack {
     /// Receives and deletes as the event source mapping does, with the fetcher's role (checked by the IAM
     /// gateway); making a failed job visible again at once is the test's shortcut, done with the test's client.
     pub async fn fetch_round_with(&self, fetcher: &LambdaProcess) -> Result<FetchRound> {
+        self.fetch_round_as(fetcher, None, true).await
+    }
+
+    /// A round whose jobs are handed over as if received for the `receives`-th time, and whose failed jobs are
+    /// left as the fetcher's retry path left them (backing off for its delay): what a job retried for a while
+    /// looks like.
+    pub async fn fetch_round_backing_off(&self, receives: u32) -> Result<FetchRound> {
+        self.fetch_round_as(&self.fetcher, Some(receives), false)
+            .await
+    }
+
+    async fn fetch_round_as(
+        &self,
+        fetcher: &LambdaProcess,
+        receives_override: Option<u32>,
+        reset_failed: bool,
+    ) -> Result<FetchRound> {
         let queue = &self.webhook.stack.queue_url;
         let sqs = &self.webhook.sqs;
         let received = self
@@ -126,6 +143,7 @@ impl MediaStack {
                 })
                 .cloned()
                 .unwrap_or_else(|| "1".to_owned());
+            let receives = receives_override.map_or(receives, |n| n.to_string());
             records.push(json!({
                 "messageId": message.message_id().unwrap_or_default(),
                 "receiptHandle": message.receipt_handle().unwrap_or_default(),
@@ -160,6 +178,9 @@ impl MediaStack {
             let handle = message.receipt_handle().unwrap_or_default();
             if failed.contains(message.message_id().unwrap_or_default()) {
                 retried.push(media_id.clone());
+                if !reset_failed {
+                    continue;
+                }
                 sqs.change_message_visibility()
                     .queue_url(queue)
                     .receipt_handle(handle)

@@ -233,6 +233,7 @@ async fn info_format_flags_switch_sha256_to_base64_and_file_size_to_a_number() -
         InfoFormat {
             sha256_base64: true,
             file_size_number: true,
+            ..InfoFormat::default()
         },
     )?;
     let info = media_info(&fake, "9", DEFAULT_TOKEN).await;

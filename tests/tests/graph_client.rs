@@ -64,6 +64,7 @@ async fn media_info_reads_the_hex_digest_and_a_string_size() -> TestResult {
         InfoFormat {
             sha256_base64: true,
             file_size_number: true,
+            ..InfoFormat::default()
         },
     )?;
     let info = client.media_info(DEFAULT_TOKEN, "m1", None).await?;

@@ -620,3 +620,231 @@ async fn a_record_erased_during_its_download_leaves_no_object() -> TestResult {
     ));
     Ok(())
 }
+
+/// Runs the media sweep in the fetcher (as its schedule does) and returns its report.
+async fn sweep(
+    m: &MediaStack,
+) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+    match m
+        .fetcher
+        .invoke(serde_json::json!({"action": "sweep"}))
+        .await?
+    {
+        wavault_tests::lambda_emulator::Invocation::Ok(value) => Ok(value),
+        other => Err(format!("sweep failed: {other:?}").into()),
+    }
+}
+
+/// Sets the record's expected delivery (`media_next_attempt_at`) `ago` seconds back: what waiting would do.
+async fn expect_delivery(m: &MediaStack, wamid: &str, ago: i64) -> TestResult {
+    let now = wavault_core::clock::Clock::now_epoch_seconds(&wavault_core::clock::SystemClock);
+    m.webhook
+        .dynamodb
+        .update_item()
+        .table_name(&m.webhook.stack.table)
+        .key("pk", AttributeValue::S(m.webhook.stack.message_key(wamid)))
+        .key("sk", AttributeValue::S("message".into()))
+        .update_expression("SET media_next_attempt_at = :at")
+        .expression_attribute_values(":at", AttributeValue::N((now - ago).to_string()))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// A job the fetcher put back for an hour (its tenth receive under a Graph rate limit) is invisible on the queue
+/// and its record says when it returns: sweep after sweep enqueues no copy, though its media is two hours old.
+#[tokio::test]
+async fn a_job_backing_off_for_an_hour_is_not_enqueued_again_by_repeated_sweeps() -> TestResult {
+    let m = stack("md-backoff").await?;
+    m.graph.add_media(
+        "m-backoff",
+        bytes(2_000, 3),
+        "image/jpeg",
+        MediaBehaviour::RateLimited { times: 1_000 },
+    );
+    m.receive_media("wamid.M.BACKOFF", "image", "m-backoff", "image/jpeg")
+        .await?;
+    let round = m.fetch_round_backing_off(10).await?;
+    assert_eq!(round.retried, vec!["m-backoff".to_owned()]);
+    let now = wavault_core::clock::Clock::now_epoch_seconds(&wavault_core::clock::SystemClock);
+    let item = record(&m, "wamid.M.BACKOFF").await?;
+    let next = n(&item, "media_next_attempt_at").ok_or("no media_next_attempt_at")?;
+    assert!(
+        (now + 3_500..=now + 3_700).contains(&next),
+        "{next} vs {now}"
+    );
+    age(&m, "wamid.M.BACKOFF", 2 * 3_600, 5 * 86_400).await?;
+    for _ in 0..3 {
+        let report = sweep(&m).await?;
+        assert_eq!(report["pending"], 1, "{report}");
+        assert_eq!(report["reenqueued"], 0, "{report}");
+        assert_eq!(
+            report["waiting"], 0,
+            "no visible backlog: the record did it: {report}"
+        );
+    }
+    assert!(m.peek_jobs().await?.is_empty(), "no copy on the queue");
+    Ok(())
+}
+
+/// A job truly lost (no message anywhere) is enqueued by the first sweep, and then not again while that copy may
+/// be on its way: not while it is visible (a backlog), not once it is lost too, until a stale window has passed.
+#[tokio::test]
+async fn a_lost_job_is_enqueued_again_once_per_stale_window() -> TestResult {
+    let m = stack("md-lost-job").await?;
+    m.graph.add_media(
+        "m-lost-job",
+        bytes(2_000, 4),
+        "image/jpeg",
+        MediaBehaviour::Ok,
+    );
+    m.receive_media("wamid.M.LOSTJOB", "image", "m-lost-job", "image/jpeg")
+        .await?;
+    m.webhook.drain_jobs().await?;
+    age(&m, "wamid.M.LOSTJOB", 2 * 3_600, 5 * 86_400).await?;
+
+    assert_eq!(sweep(&m).await?["reenqueued"], 1);
+    // The copy is on the queue, visible: a backlog, nothing more is enqueued.
+    let waiting = sweep(&m).await?;
+    assert_eq!(waiting["reenqueued"], 0, "{waiting}");
+    assert_eq!(waiting["waiting"], 1, "{waiting}");
+    // The copy is lost too; within the stale window of the re-enqueue, still nothing.
+    assert_eq!(m.webhook.drain_jobs().await?.len(), 1);
+    let claimed = sweep(&m).await?;
+    assert_eq!(claimed["reenqueued"], 0, "{claimed}");
+    assert_eq!(claimed["waiting"], 0, "{claimed}");
+    // A stale window later it is lost again: one more copy.
+    expect_delivery(
+        &m,
+        "wamid.M.LOSTJOB",
+        wavault_core::media::STALE_PENDING_SECONDS + 1,
+    )
+    .await?;
+    assert_eq!(sweep(&m).await?["reenqueued"], 1);
+    let jobs = m.webhook.drain_jobs().await?;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0]["record"],
+        m.webhook.stack.message_key("wamid.M.LOSTJOB")
+    );
+    Ok(())
+}
+
+/// A media message (webhook and media info alike) without a `sha256`: archived all the same, marked unverified on
+/// the record, counted, and in the sweep's report; object metadata holds only what is true: the digest S3 checked
+/// for a small file, no digest for a multipart one (it was not known when the upload began).
+#[tokio::test]
+async fn media_without_a_declared_digest_is_archived_unverified_and_counted() -> TestResult {
+    let m = stack("md-nodigest").await?;
+    let small = bytes(300_000, 5);
+    let large = bytes(9 * 1024 * 1024, 6);
+    for (id, data, mime) in [
+        ("m-nd-small", small.clone(), "image/jpeg"),
+        ("m-nd-large", large.clone(), "video/mp4"),
+    ] {
+        m.graph.add_media(id, data, mime, MediaBehaviour::Ok);
+        m.graph.set_info_format(
+            id,
+            wavault_tests::fake_graph::InfoFormat {
+                no_sha256: true,
+                ..Default::default()
+            },
+        )?;
+    }
+    let contact = wavault_tests::media_stack::CONTACT;
+    let mut messages = Vec::new();
+    for (wamid, kind, id, mime) in [
+        ("wamid.M.NDSMALL", "image", "m-nd-small", "image/jpeg"),
+        ("wamid.M.NDLARGE", "video", "m-nd-large", "video/mp4"),
+    ] {
+        let mut message =
+            wavault_core::testkit::samples::media_message(wamid, contact, kind, id, mime);
+        if let Some(media) = message[kind].as_object_mut() {
+            media.remove("sha256");
+        }
+        messages.push(message);
+    }
+    let body = wavault_core::testkit::samples::messages_body(contact, messages);
+    assert_eq!(m.webhook.post_signed(&body).await?.status, 200);
+    let round = m.fetch_round().await?;
+    assert!(round.retried.is_empty(), "{round:?}");
+
+    for (wamid, data, metadata_names) in [
+        (
+            "wamid.M.NDSMALL",
+            &small,
+            &["mime-type", "record", "sha256"][..],
+        ),
+        ("wamid.M.NDLARGE", &large, &["mime-type", "record"][..]),
+    ] {
+        let item = record(&m, wamid).await?;
+        assert_eq!(s(&item, "media_status"), Some("archived"), "{item:?}");
+        assert_eq!(
+            item.get("media_verified"),
+            Some(&AttributeValue::Bool(false))
+        );
+        let sha = wavault_core::records::body_sha256_hex(data);
+        assert_eq!(s(&item, "media_sha256"), Some(sha.as_str()));
+        let key = s(&item, "media_key").ok_or("no media_key")?;
+        assert!(
+            m.webhook.object(key).await? == *data,
+            "{wamid}: bytes differ"
+        );
+        let head = m
+            .webhook
+            .s3
+            .head_object()
+            .bucket(&m.webhook.stack.bucket)
+            .key(key)
+            .send()
+            .await?;
+        let metadata = head.metadata().cloned().unwrap_or_default();
+        let mut names: Vec<&str> = metadata.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, metadata_names, "{wamid}");
+        if let Some(written) = metadata.get("sha256") {
+            assert_eq!(written, &sha, "true when present");
+        }
+    }
+    assert_eq!(open_uploads(&m).await?, 0);
+    let logs = m.fetcher.logs().join("\n");
+    assert!(logs.contains("\"MediaUnverified\":2"), "counted");
+    let report = sweep(&m).await?;
+    assert_eq!(report["unverified"], 2, "{report}");
+    assert_eq!(report["pending"], 0, "{report}");
+    Ok(())
+}
+
+/// No `file_size` in media info, and a Content-Length over 100 MiB: refused before any byte is stored.
+#[tokio::test]
+async fn the_cap_holds_without_file_size_whatever_the_content_length() -> TestResult {
+    let m = stack("md-cap").await?;
+    m.graph.add_media(
+        "m-cap",
+        MediaBody::Generated {
+            len: 101 * 1024 * 1024,
+            seed: 9,
+        },
+        "video/mp4",
+        MediaBehaviour::Ok,
+    );
+    m.graph.set_info_format(
+        "m-cap",
+        wavault_tests::fake_graph::InfoFormat {
+            no_file_size: true,
+            ..Default::default()
+        },
+    )?;
+    m.receive_media("wamid.M.CAP", "video", "m-cap", "video/mp4")
+        .await?;
+    let round = m.fetch_round().await?;
+    assert!(round.retried.is_empty(), "{round:?}");
+    let item = record(&m, "wamid.M.CAP").await?;
+    assert_eq!(s(&item, "media_status"), Some("failed"));
+    assert!(s(&item, "media_error")
+        .unwrap_or_default()
+        .contains("100 MiB"));
+    assert!(m.webhook.keys("media/").await?.is_empty());
+    assert_eq!(open_uploads(&m).await?, 0);
+    Ok(())
+}
