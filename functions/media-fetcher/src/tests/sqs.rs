@@ -85,7 +85,7 @@ async fn jobs_that_cannot_fit_are_not_started_and_a_job_at_the_deadline_is_cut_o
             ("h2".to_owned(), 0)
         ]
     );
-    let expected: Vec<_> = m
+    let expected: Vec<String> = m
         .records
         .expected_attempts
         .lock()
@@ -95,7 +95,7 @@ async fn jobs_that_cannot_fit_are_not_started_and_a_job_at_the_deadline_is_cut_o
         .collect();
     assert_eq!(
         expected,
-        [a.record.clone()],
+        [a.record.as_str()],
         "one write, for the retried job only"
     );
     let events = m.store.events();

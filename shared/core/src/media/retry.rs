@@ -42,6 +42,18 @@ pub const QUEUE_VISIBILITY_TIMEOUT_SECONDS: i64 = 6 * FETCHER_TIMEOUT_SECONDS;
 pub const STALE_PENDING_SECONDS: i64 =
     QUEUE_VISIBILITY_TIMEOUT_SECONDS + FETCHER_TIMEOUT_SECONDS + 5 * 60;
 
+// The schedule's invariants, checked when the crate compiles: SQS caps a visibility timeout at
+// 12 hours; every receive fits the media deadline with the redrive margin, and the queue's
+// retention; a job abandoned by its fetcher returns inside the stale window.
+const _: () = assert!(MAX_BACKOFF_SECONDS <= 12 * 3600);
+const _: () = assert!(
+    MAX_RECEIVES * MAX_BACKOFF_SECONDS + REDRIVE_MARGIN_SECONDS
+        <= DEFAULT_MEDIA_DEADLINE_DAYS as i64 * SECONDS_PER_DAY
+);
+const _: () = assert!(MAX_RECEIVES * MAX_BACKOFF_SECONDS <= QUEUE_RETENTION_SECONDS);
+const _: () =
+    assert!(STALE_PENDING_SECONDS > QUEUE_VISIBILITY_TIMEOUT_SECONDS + FETCHER_TIMEOUT_SECONDS);
+
 /// Retry delay after the n-th receive (1-based): 30 s doubling, at most an hour.
 pub fn backoff_seconds(receive_count: u32) -> i64 {
     let exponent = receive_count.saturating_sub(1).min(16);
@@ -69,16 +81,11 @@ mod tests {
         assert_eq!(backoff_seconds(u32::MAX), 3600);
     }
 
-    /// SQS caps a visibility timeout at 12 hours; every receive fits the deadline with the margin.
+    /// The retries cover days (the constant bounds are checked at compile time, above).
     #[test]
     fn retries_cover_days_and_end_inside_the_media_deadline() {
-        assert!(MAX_BACKOFF_SECONDS <= 12 * 3600);
-        let deadline = DEFAULT_MEDIA_DEADLINE_DAYS as i64 * SECONDS_PER_DAY;
-        assert!(MAX_RECEIVES * MAX_BACKOFF_SECONDS + REDRIVE_MARGIN_SECONDS <= deadline);
-        assert!(MAX_RECEIVES * MAX_BACKOFF_SECONDS <= QUEUE_RETENTION_SECONDS);
         let span = retry_span_seconds();
         assert!(span >= 3 * SECONDS_PER_DAY, "{span}");
         assert!(span <= MAX_RECEIVES * MAX_BACKOFF_SECONDS);
-        assert!(STALE_PENDING_SECONDS > QUEUE_VISIBILITY_TIMEOUT_SECONDS);
     }
 }

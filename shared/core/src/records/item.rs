@@ -327,7 +327,8 @@ pub struct StoredItem {
         deserialize_with = "lenient::number"
     )]
     pub media_deadline: Option<i64>,
-    /// Present only while pending (or dead-lettered, `dlq#N`): key of the sparse `media-pending` index.
+    /// Present only while pending (or dead-lettered, `dlq#N`; archived unverified, `unverified#N`): key of the
+    /// sparse `media-pending` index.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
