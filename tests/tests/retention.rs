@@ -78,6 +78,7 @@ fn image(item: &Item) -> Value {
         let value = match value {
             AttributeValue::S(v) => json!({ "S": v }),
             AttributeValue::N(v) => json!({ "N": v }),
+            AttributeValue::Bool(v) => json!({ "BOOL": v }),
             other => json!({ "NULL": format!("{other:?}").is_empty() }),
         };
         image.insert(name.clone(), value);
