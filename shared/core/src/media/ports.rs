@@ -54,8 +54,9 @@ pub trait MediaStore: Send + Sync {
         sha256: [u8; 32],
         meta: &ObjectMeta,
     ) -> Result<PutResult, PortError>;
-    /// Starts a multipart upload (invisible until completed). `meta.sha256_hex` is unknown yet
-    /// and written when completing is impossible, so the digest goes into the record instead.
+    /// Starts a multipart upload (invisible until completed) with `meta` as the object's metadata
+    /// for good: S3 cannot change it on completion, so a `sha256` is written only when it is
+    /// known now (the declared digest); an empty `meta.sha256_hex` writes none.
     async fn begin_multipart(&self, key: &str, meta: &ObjectMeta) -> Result<String, PortError>;
     /// Uploads one part (S3 checksums it in transit).
     async fn upload_part(
