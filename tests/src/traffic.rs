@@ -2,8 +2,13 @@
 //! the sender's phone number), text and image messages, and statuses of outbound messages, each body knowing what
 //! it must become.
 
+use std::collections::{BTreeSet, HashMap};
+
 use serde_json::{json, Value};
 use wavault_core::records::{body_sha256_hex, journal_key};
+
+use crate::webhook_stack::{s, WebhookStack};
+use crate::{Error, Result};
 
 use crate::meta_ids::{wamid, Direction};
 use crate::realistic::{DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID, WABA_ID};
@@ -99,4 +104,85 @@ fn envelope(value: Value) -> Vec<u8> {
     })
     .to_string()
     .into_bytes()
+}
+
+/// What [`check_stored_once`] counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub bodies: usize,
+    pub messages: usize,
+    pub statuses: usize,
+}
+
+/// Checks that `traffic` is stored exactly once in `w`, whatever the deliveries and retries were: one journal
+/// object per body (none unparsed), one record per message under its own key and one per status, no error or
+/// unreadable record, and a job on the media queue for every media file (drained: at least once, duplicates
+/// allowed). A difference is an `Err` naming it.
+pub async fn check_stored_once(w: &WebhookStack, traffic: &[Delivery]) -> Result<Stored> {
+    let fail = |what: String| Err(Error::Emulator(what));
+    let journal: BTreeSet<String> = w.keys("journal/").await?.into_iter().collect();
+    let expected: BTreeSet<String> = traffic.iter().map(Delivery::journal_key).collect();
+    if journal != expected {
+        return fail(format!(
+            "journal: {} objects for {} bodies ({} unexpected)",
+            journal.len(),
+            expected.len(),
+            journal.difference(&expected).count()
+        ));
+    }
+    let records = w.records().await?;
+    let mut kinds: HashMap<String, usize> = HashMap::new();
+    for item in &records {
+        *kinds
+            .entry(s(item, "kind").unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    let messages: usize = traffic.iter().map(|d| d.messages.len()).sum();
+    let statuses: usize = traffic.iter().map(|d| d.statuses.len()).sum();
+    let want = HashMap::from([
+        ("message".to_owned(), messages),
+        ("status".to_owned(), statuses),
+    ]);
+    if kinds != want {
+        return fail(format!("records by kind {kinds:?}, expected {want:?}"));
+    }
+    let message_pks: BTreeSet<String> = records
+        .iter()
+        .filter(|i| s(i, "kind") == Some("message"))
+        .filter_map(|i| s(i, "pk").map(str::to_owned))
+        .collect();
+    let expected_pks: BTreeSet<String> = traffic
+        .iter()
+        .flat_map(|d| {
+            d.messages
+                .iter()
+                .map(|(wamid, _)| w.stack.message_key(wamid))
+        })
+        .collect();
+    if message_pks != expected_pks {
+        return fail("message records under other keys than their wamids' keyed hashes".into());
+    }
+    let queued: BTreeSet<String> = w
+        .drain_jobs()
+        .await?
+        .iter()
+        .filter_map(|job| job["record"].as_str().map(str::to_owned))
+        .collect();
+    let media: BTreeSet<String> = traffic
+        .iter()
+        .flat_map(|d| d.messages.iter())
+        .filter(|(_, media)| media.is_some())
+        .map(|(wamid, _)| w.stack.message_key(wamid))
+        .collect();
+    if !media.is_subset(&queued) {
+        return fail(format!(
+            "{} media files without a job",
+            media.difference(&queued).count()
+        ));
+    }
+    Ok(Stored {
+        bodies: traffic.len(),
+        messages,
+        statuses,
+    })
 }
