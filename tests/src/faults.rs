@@ -89,6 +89,9 @@ pub enum Fault {
 pub struct FaultCounts {
     pub requests: HashMap<String, u64>,
     pub faults: HashMap<(String, Fault), u64>,
+    /// The operations whose answer was lost after they took effect (S3 by method and query, the JSON protocols
+    /// by `X-Amz-Target`), e.g. `CreateMultipartUpload`: an upload the caller never learnt the id of.
+    pub lost_answers: Vec<String>,
 }
 
 impl FaultCounts {
@@ -262,9 +265,37 @@ async fn handle(
         remember_accepted(&shared, &target, &body, &sent.body);
     }
     if fault == Some(Fault::AnswerLost) {
+        let operation = if service == "s3" {
+            s3_operation(parts.method.as_str(), parts.uri.query().unwrap_or_default())
+        } else {
+            target.rsplit('.').next().unwrap_or_default().to_owned()
+        };
+        if let Ok(mut counts) = shared.counts.lock() {
+            counts.lost_answers.push(operation);
+        }
         return Err(AnswerLost);
     }
     Ok(sent.response)
+}
+
+/// The S3 operations a lost answer can matter for, by method and query (others by method).
+fn s3_operation(method: &str, query: &str) -> String {
+    let has = |name: &str| {
+        query
+            .split('&')
+            .any(|p| p == name || p.starts_with(&format!("{name}=")))
+    };
+    match method {
+        "POST" if has("uploads") => "CreateMultipartUpload",
+        "POST" if has("uploadId") => "CompleteMultipartUpload",
+        "PUT" if has("uploadId") => "UploadPart",
+        "DELETE" if has("uploadId") => "AbortMultipartUpload",
+        "PUT" => "PutObject",
+        "DELETE" => "DeleteObject",
+        "POST" if has("delete") => "DeleteObjects",
+        other => other,
+    }
+    .to_owned()
 }
 
 /// Notes the bodies of the messages an accepted `SendMessage`/`SendMessageBatch` (JSON protocol) put on a queue.
