@@ -27,15 +27,22 @@ impl S3JournalSource {
 
 #[async_trait]
 impl JournalSource for S3JournalSource {
-    async fn list(&self, prefix: &str) -> Result<Vec<JournalEntry>, PortError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<JournalEntry>, PortError> {
         let mut entries = Vec::new();
         let mut token = None;
         loop {
+            // StartAfter counts only on the first page; the continuation token carries it on.
             let page = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(prefix)
+                .set_start_after(start_after.map(str::to_owned))
                 .set_continuation_token(token)
                 .send()
                 .await
@@ -47,7 +54,9 @@ impl JournalSource for S3JournalSource {
                 })
             }));
             match page.next_continuation_token {
-                Some(next) if page.is_truncated == Some(true) => token = Some(next),
+                Some(next) if page.is_truncated == Some(true) && entries.len() < limit => {
+                    token = Some(next)
+                }
                 _ => return Ok(entries),
             }
         }
@@ -116,5 +125,6 @@ pub fn replayer(
         recorder: Arc::new(recorder),
         journal: Arc::new(S3JournalSource::new(s3, settings.archive.name.clone())),
         progress_every,
+        listing_limit: usize::MAX,
     }
 }
