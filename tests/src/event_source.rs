@@ -6,7 +6,9 @@
 //! header carries the principal's access key as SigV4 would (the gateway reads the caller from it; moto checks
 //! no signature).
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 use crate::iam::Principal;
 use crate::local_stack::LocalStack;
@@ -89,4 +91,44 @@ pub async fn read_table_stream(stack: &LocalStack, principal: Principal) -> Resu
         }
     }
     Ok(records)
+}
+
+/// DynamoDB JSON of an item, as a stream record's image carries it.
+fn image(item: &HashMap<String, AttributeValue>) -> Value {
+    let mut image = serde_json::Map::new();
+    for (name, value) in item {
+        let value = match value {
+            AttributeValue::S(v) => json!({ "S": v }),
+            AttributeValue::N(v) => json!({ "N": v }),
+            AttributeValue::Bool(v) => json!({ "BOOL": v }),
+            other => json!({ "NULL": format!("{other:?}").is_empty() }),
+        };
+        image.insert(name.clone(), value);
+    }
+    Value::Object(image)
+}
+
+/// The stream record DynamoDB writes when `principal` removes `item` (TTL: `dynamodb.amazonaws.com`), as the
+/// event source mapping hands it to the expirer.
+pub fn removal_record(
+    item: &HashMap<String, AttributeValue>,
+    sequence: &str,
+    principal: &str,
+) -> Value {
+    json!({
+        "eventID": format!("event-{sequence}"),
+        "eventName": "REMOVE",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "Keys": {"pk": {"S": crate::webhook_stack::s(item, "pk")}, "sk": {"S": crate::webhook_stack::s(item, "sk")}},
+            "OldImage": image(item),
+            "SequenceNumber": sequence,
+            "SizeBytes": 100,
+            "StreamViewType": "OLD_IMAGE"
+        },
+        "userIdentity": {"type": "Service", "principalId": principal},
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026"
+    })
 }

@@ -345,6 +345,9 @@ struct State {
     last_issued: Option<String>,
     /// Media id -> a gate its next download waits at (see [`FakeGraph::hold_next_download`]).
     gates: HashMap<String, Arc<DownloadGate>>,
+    /// Media id -> a byte offset and the gate its next download's body waits at there
+    /// ([`FakeGraph::hold_next_download_after`]).
+    body_gates: HashMap<String, (u64, Arc<DownloadGate>)>,
 }
 
 /// Holds one download of a media id until the test releases it, so a test can act at a known point in the middle
@@ -405,6 +408,7 @@ impl FakeGraph {
             url_lifetime: DEFAULT_URL_LIFETIME,
             urls: HashMap::new(),
             gates: HashMap::new(),
+            body_gates: HashMap::new(),
             info_calls: HashMap::new(),
             download_calls: HashMap::new(),
             requests: Vec::new(),
@@ -437,6 +441,17 @@ impl FakeGraph {
         self.state()
             .gates
             .insert(media_id.to_string(), gate.clone());
+        gate
+    }
+
+    /// Holds the next download of `media_id` once `after` bytes of its body are sent, until the gate is
+    /// released: the fetcher is then mid-upload at a known point (its multipart upload begun, the first bytes
+    /// streamed), so a test can kill it there without sleeping.
+    pub fn hold_next_download_after(&self, media_id: &str, after: u64) -> Arc<DownloadGate> {
+        let gate = Arc::new(DownloadGate::default());
+        self.state()
+            .body_gates
+            .insert(media_id.to_string(), (after, gate.clone()));
         gate
     }
 
@@ -867,6 +882,7 @@ impl State {
             chunk: CHUNK,
             delay: None,
             cut: false,
+            pause: self.body_gates.remove(id),
         };
         let mut content_length = Some(len);
         match media.behaviour {
@@ -1108,6 +1124,8 @@ struct MediaStream {
     delay: Option<Duration>,
     /// Fail after the last byte, so hyper aborts the connection short of the declared Content-Length.
     cut: bool,
+    /// Wait at this offset until the gate is released (announcing it first).
+    pause: Option<(u64, Arc<DownloadGate>)>,
 }
 
 impl MediaStream {
@@ -1128,7 +1146,16 @@ impl MediaStream {
             if let Some(delay) = s.delay {
                 tokio::time::sleep(delay).await;
             }
-            let n = (s.end - s.pos).min(s.chunk as u64) as usize;
+            let mut n = (s.end - s.pos).min(s.chunk as u64) as usize;
+            if let Some((at, gate)) = s.pause.take() {
+                if s.pos >= at {
+                    gate.started.notify_one();
+                    gate.release.notified().await;
+                } else {
+                    n = n.min((at - s.pos) as usize);
+                    s.pause = Some((at, gate));
+                }
+            }
             let bytes = s.body.slice(s.pos, n);
             s.pos += n as u64;
             Some((Ok(Frame::data(bytes)), Some(s)))

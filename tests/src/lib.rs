@@ -9,6 +9,7 @@
 //! - [`http_front::HttpFrontDoor`]: an HTTP listener that turns requests into API Gateway HTTP API events.
 //! - [`fake_graph::FakeGraph`]: Meta's Graph API (media and token endpoints) with switchable faults.
 //! - [`slow_upstream::SlowUpstream`]: a proxy that holds back one AWS service's requests (timeout tests).
+//! - [`faults::FaultyUpstream`]: a proxy that makes AWS calls fail as AWS does (throttling, 5xx, lost answers).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use std::time::Duration;
 pub mod aws;
 pub mod event_source;
 pub mod fake_graph;
+pub mod faults;
 pub mod http_front;
 pub mod iam;
 pub mod lambda_emulator;
@@ -31,6 +33,7 @@ pub mod rotation_stack;
 mod serve;
 pub mod slow_upstream;
 pub mod template;
+pub mod traffic;
 pub mod webhook_stack;
 
 /// Everything that can go wrong while standing up or driving the local stack.

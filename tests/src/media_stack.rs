@@ -116,51 +116,21 @@ impl MediaStack {
         reset_failed: bool,
     ) -> Result<FetchRound> {
         let queue = &self.webhook.stack.queue_url;
-        let sqs = &self.webhook.sqs;
-        let received = self
-            .event_source
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .message_system_attribute_names(
-                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
-            )
-            .send()
-            .await
-            .map_err(|e| aws("ReceiveMessage", e))?;
-        let messages = received.messages().to_vec();
-        let mut records = Vec::new();
-        let mut media_ids = Vec::new();
-        for message in &messages {
-            let body = message.body().unwrap_or_default();
-            let job: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-            media_ids.push(job["media_id"].as_str().unwrap_or_default().to_owned());
-            let receives = message
-                .attributes()
-                .and_then(|a| {
-                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
-                })
-                .cloned()
-                .unwrap_or_else(|| "1".to_owned());
-            let receives = receives_override.map_or(receives, |n| n.to_string());
-            records.push(json!({
-                "messageId": message.message_id().unwrap_or_default(),
-                "receiptHandle": message.receipt_handle().unwrap_or_default(),
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": receives},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": self.webhook.stack.queue_arn,
-                "awsRegion": "us-east-1",
-            }));
-        }
-        if records.is_empty() {
+        let messages = self.receive_jobs().await?;
+        let media_ids: Vec<String> = messages.iter().map(media_id_of).collect();
+        if messages.is_empty() {
             return Ok(FetchRound {
                 media_ids,
                 retried: Vec::new(),
             });
         }
-        let response = match fetcher.invoke(json!({ "Records": records })).await? {
+        let mut event = self.sqs_event(&messages);
+        if let (Some(receives), Some(records)) = (receives_override, event["Records"].as_array_mut()) {
+            for record in records {
+                record["attributes"]["ApproximateReceiveCount"] = json!(receives.to_string());
+            }
+        }
+        let response = match fetcher.invoke(event).await? {
             Invocation::Ok(value) => value,
             other => return Err(Error::Emulator(format!("fetcher failed: {other:?}"))),
         };
@@ -178,16 +148,9 @@ impl MediaStack {
             let handle = message.receipt_handle().unwrap_or_default();
             if failed.contains(message.message_id().unwrap_or_default()) {
                 retried.push(media_id.clone());
-                if !reset_failed {
-                    continue;
+                if reset_failed {
+                    self.make_visible(message).await?;
                 }
-                sqs.change_message_visibility()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .visibility_timeout(0)
-                    .send()
-                    .await
-                    .map_err(|e| aws("ChangeMessageVisibility", e))?;
             } else {
                 self.event_source
                     .delete_message()
@@ -199,6 +162,65 @@ impl MediaStack {
             }
         }
         Ok(FetchRound { media_ids, retried })
+    }
+
+    /// Receives up to ten jobs as the event source mapping does (the fetcher's role, through the IAM gateway; a
+    /// visibility timeout of 300 s, the fetcher's Lambda timeout), with their receive counts.
+    pub async fn receive_jobs(&self) -> Result<Vec<aws_sdk_sqs::types::Message>> {
+        let received = self
+            .event_source
+            .receive_message()
+            .queue_url(&self.webhook.stack.queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+            )
+            .send()
+            .await
+            .map_err(|e| aws("ReceiveMessage", e))?;
+        Ok(received.messages().to_vec())
+    }
+
+    /// The SQS event the event source mapping would invoke the fetcher with for `messages`.
+    pub fn sqs_event(&self, messages: &[aws_sdk_sqs::types::Message]) -> Value {
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|message| {
+                let receives = message
+                    .attributes()
+                    .and_then(|a| {
+                        a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+                    })
+                    .cloned()
+                    .unwrap_or_else(|| "1".to_owned());
+                json!({
+                    "messageId": message.message_id().unwrap_or_default(),
+                    "receiptHandle": message.receipt_handle().unwrap_or_default(),
+                    "body": message.body().unwrap_or_default(),
+                    "attributes": {"ApproximateReceiveCount": receives},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.webhook.stack.queue_arn,
+                    "awsRegion": "us-east-1",
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    /// Makes a received job visible again at once: what SQS does when its visibility timeout runs out (the test's
+    /// shortcut, with the test's client).
+    pub async fn make_visible(&self, message: &aws_sdk_sqs::types::Message) -> Result<()> {
+        self.webhook
+            .sqs
+            .change_message_visibility()
+            .queue_url(&self.webhook.stack.queue_url)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(|e| aws("ChangeMessageVisibility", e))?;
+        Ok(())
     }
 
     /// The jobs on the queue, left there (received, then made visible again at once).
@@ -261,6 +283,13 @@ impl MediaStack {
             .map_err(|e| aws("PutSecretValue", e))?;
         Ok(())
     }
+}
+
+/// The media id a job names (empty when unreadable).
+fn media_id_of(message: &aws_sdk_sqs::types::Message) -> String {
+    let job: Value =
+        serde_json::from_str(message.body().unwrap_or_default()).unwrap_or(Value::Null);
+    job["media_id"].as_str().unwrap_or_default().to_owned()
 }
 
 fn aws(operation: &'static str, error: impl std::fmt::Debug) -> Error {

@@ -23,6 +23,15 @@ pub(crate) fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
     response
 }
 
+/// The service of a request's SigV4 credential scope (`Credential=<key>/<date>/<region>/<service>/aws4_request`),
+/// which names it alike for the REST (S3) and the JSON (DynamoDB, SQS, Secrets Manager) protocols.
+pub(crate) fn signed_service(headers: &hyper::HeaderMap) -> Option<String> {
+    let authorization = headers.get("authorization")?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    let scope = scope.split([',', ' ']).next()?;
+    scope.split('/').nth(3).map(str::to_owned)
+}
+
 /// Reads the whole request body; `Err` is the answer to give when it cannot be read.
 pub(crate) async fn collect(
     req: Request<Incoming>,

@@ -1,7 +1,6 @@
 //! Serving a hyper service on a free loopback port: shared by the Runtime API emulator, the HTTP front door and
 //! the fake Graph API so that each only writes its request handler.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
@@ -35,13 +34,14 @@ pub(crate) fn bind_loopback(what: &str) -> Result<(std::net::TcpListener, Socket
 ///
 /// Must run inside a tokio runtime; connections are spawned tasks of that runtime, so they end with it.
 /// `label` prefixes the (rare) diagnostics on stderr.
-pub(crate) async fn serve_connections<H, F, B>(
+pub(crate) async fn serve_connections<H, F, B, E>(
     listener: std::net::TcpListener,
     label: &'static str,
     handler: H,
 ) where
     H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + 'static,
-    F: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
+    F: Future<Output = Result<Response<B>, E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -82,10 +82,14 @@ pub(crate) struct LoopbackServer {
 
 impl LoopbackServer {
     /// Binds and starts serving; `what` names the server in errors, on stderr and in the thread name.
-    pub(crate) fn start<H, F, B>(what: &'static str, handler: H) -> Result<LoopbackServer>
+    ///
+    /// A handler that answers `Err` gives up the connection without an answer (hyper closes it), which is how the
+    /// fault proxy loses an answer; every other server answers `Infallible`.
+    pub(crate) fn start<H, F, B, E>(what: &'static str, handler: H) -> Result<LoopbackServer>
     where
         H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + 'static,
-        F: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
+        F: Future<Output = Result<Response<B>, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,

@@ -14,9 +14,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::Request;
-
 use crate::serve::LoopbackServer;
 use crate::{Error, Result};
 
@@ -39,7 +36,7 @@ impl SlowUpstream {
         let server = LoopbackServer::start("slow upstream", move |req, _peer| {
             let (client, upstream, counter) = (client.clone(), upstream.clone(), counter.clone());
             async move {
-                if signed_for(&req).as_deref() == Some(service) {
+                if crate::proxy::signed_service(req.headers()).as_deref() == Some(service) {
                     counter.fetch_add(1, Ordering::SeqCst);
                     // The fault itself, not a wait for something: the client must give up first.
                     tokio::time::sleep(delay).await;
@@ -59,12 +56,4 @@ impl SlowUpstream {
     pub fn delayed(&self) -> usize {
         self.delayed.load(Ordering::SeqCst)
     }
-}
-
-/// The service of a request's SigV4 credential scope.
-fn signed_for(req: &Request<Incoming>) -> Option<String> {
-    let authorization = req.headers().get("authorization")?.to_str().ok()?;
-    let scope = authorization.split("Credential=").nth(1)?;
-    let scope = scope.split([',', ' ']).next()?;
-    scope.split('/').nth(3).map(str::to_owned)
 }

@@ -225,11 +225,24 @@ impl WebhookStack {
     /// Runs the real `wavault` operator tool as the operator (the template's `ContactDataOperatorPolicy`, checked
     /// by the IAM gateway) with this stack's environment only (no developer profile or credentials).
     pub async fn run_wavault(&self, args: &[&str]) -> Result<std::process::Output> {
-        let env = self.stack.function_env(
+        self.run_wavault_with(args, &[]).await
+    }
+
+    /// [`run_wavault`](Self::run_wavault) with `env_override` applied (e.g. `AWS_ENDPOINT_URL` through a proxy).
+    pub async fn run_wavault_with(
+        &self,
+        args: &[&str],
+        env_override: &[(&str, &str)],
+    ) -> Result<std::process::Output> {
+        let mut env = self.stack.function_env(
             crate::iam::Principal::Operator,
             &self.endpoint,
             "http://127.0.0.1:9",
         )?;
+        for (key, value) in env_override {
+            env.retain(|(k, _)| k != key);
+            env.push(((*key).to_owned(), (*value).to_owned()));
+        }
         tokio::process::Command::new(function_binary("wavault")?)
             .args(args)
             .env_clear()

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use wavault_core::records::ItemKey;
 use wavault_core::retention::ExpirySlot;
 use wavault_core::retention::{ExpiringRecords, RetentionPolicy};
+use wavault_tests::event_source::removal_record;
 use wavault_tests::iam::Principal;
 use wavault_tests::lambda_emulator::{Invocation, LambdaProcess};
 use wavault_tests::local_stack::LocalStack;
@@ -71,41 +72,6 @@ async fn expire_at(m: &MediaStack, wamid: &str, expires_at: i64) -> TestResult {
     Ok(m.webhook.expire_item(&key, expires_at).await?)
 }
 
-/// DynamoDB JSON of an item, as a stream record's image carries it.
-fn image(item: &Item) -> Value {
-    let mut image = serde_json::Map::new();
-    for (name, value) in item {
-        let value = match value {
-            AttributeValue::S(v) => json!({ "S": v }),
-            AttributeValue::N(v) => json!({ "N": v }),
-            AttributeValue::Bool(v) => json!({ "BOOL": v }),
-            other => json!({ "NULL": format!("{other:?}").is_empty() }),
-        };
-        image.insert(name.clone(), value);
-    }
-    Value::Object(image)
-}
-
-/// The stream record DynamoDB writes when `principal` removes `item`.
-fn removal(item: &Item, sequence: &str, principal: &str) -> Value {
-    json!({
-        "eventID": format!("event-{sequence}"),
-        "eventName": "REMOVE",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": {
-            "Keys": {"pk": {"S": s(item, "pk")}, "sk": {"S": s(item, "sk")}},
-            "OldImage": image(item),
-            "SequenceNumber": sequence,
-            "SizeBytes": 100,
-            "StreamViewType": "OLD_IMAGE"
-        },
-        "userIdentity": {"type": "Service", "principalId": principal},
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026"
-    })
-}
-
 async fn exists(
     m: &MediaStack,
     key: &str,
@@ -160,9 +126,9 @@ async fn a_ttl_removal_deletes_media_and_journal_and_is_audited_without_personal
         "the stream carries the removal: {streamed:?}"
     );
     let event = json!({ "Records": [
-        removal(&removed, "100", "dynamodb.amazonaws.com"),
+        removal_record(&removed, "100", "dynamodb.amazonaws.com"),
         // Removed by someone else (an erasure, an operator): not the expirer's to clean up.
-        removal(&kept, "101", "arn:aws:sts::123456789012:assumed-role/operator"),
+        removal_record(&kept, "101", "arn:aws:sts::123456789012:assumed-role/operator"),
     ]});
     let answer = invoke(&expirer, event.clone()).await?;
     assert_eq!(answer, json!({ "batchItemFailures": [] }));
@@ -181,13 +147,13 @@ async fn a_ttl_removal_deletes_media_and_journal_and_is_audited_without_personal
 
     // A TTL removal whose image does not read as an item (its objects unknown) is not passed
     // over: the batch is retried from it (and, after the retries, goes to the on-failure queue).
-    let mut unreadable = removal(&kept, "103", "dynamodb.amazonaws.com");
+    let mut unreadable = removal_record(&kept, "103", "dynamodb.amazonaws.com");
     if let Some(image) = unreadable["dynamodb"]["OldImage"].as_object_mut() {
         image.remove("pk");
     }
     let answer = invoke(
         &expirer,
-        json!({ "Records": [removal(&removed, "102", "dynamodb.amazonaws.com"), unreadable] }),
+        json!({ "Records": [removal_record(&removed, "102", "dynamodb.amazonaws.com"), unreadable] }),
     )
     .await?;
     assert_eq!(

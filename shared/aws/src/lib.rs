@@ -6,7 +6,9 @@
 //! - `s3`: [`s3`] (journal, media, archive deletes);
 //! - `sqs`: [`sqs`] (media jobs, dead letters);
 //! - `secretsmanager`: [`secretsmanager`] (secret reads), [`rotation_aws`] (secret versions);
-//! - `contact`: [`contact_data`] (erasure and export: DynamoDB, S3 and Secrets Manager).
+//! - `contact`: [`contact_data`] (erasure and export: DynamoDB, S3 and Secrets Manager);
+//! - `recording`: [`recording`] (the webhook's recorder over all four), `replay`: [`replay`] (the journal read
+//!   back and recorded again).
 //!
 //! [`sdk`] builds the configuration (timeouts per function, retries, `AWS_ENDPOINT_URL`).
 
@@ -18,6 +20,8 @@ pub mod dynamodb;
 pub mod expiry_dynamodb;
 #[cfg(feature = "dynamodb")]
 pub mod item_codec;
+#[cfg(feature = "recording")]
+pub mod recording;
 #[cfg(feature = "replay")]
 pub mod replay;
 #[cfg(feature = "secretsmanager")]

@@ -1,17 +1,17 @@
-//! `wavault replay` against AWS: the journal listed and read from S3, and the webhook's
-//! [`Recorder`] over DynamoDB, SQS and the contact-hash key (no Meta secret: a replay verifies no
-//! signature).
+//! A replay against AWS: the journal listed and read from S3, and the webhook's recorder
+//! ([`crate::recording`]) over DynamoDB, SQS and the contact-hash key (no Meta secret: a replay
+//! verifies no signature).
 
 use crate::classify;
+use crate::recording::{recorder, RecorderResources};
 use async_trait::async_trait;
 use std::sync::Arc;
-use wavault_core::clock::{Clock, SystemClock};
+use wavault_core::clock::SystemClock;
 use wavault_core::config::ReplaySettings;
 use wavault_core::error::PortError;
-use wavault_core::ingest::{JournalEntry, JournalSource, Recorder, Replayer, StoredBody};
+use wavault_core::ingest::{JournalEntry, JournalSource, Replayer, StoredBody};
 use wavault_core::metrics::Metrics;
-use wavault_core::retention::RetentionPolicy;
-use wavault_core::secrets::{self, SecretCache, SecretSource};
+use wavault_core::secrets::SecretSource;
 
 /// The journal in the archive bucket, as a replay reads it.
 pub struct S3JournalSource {
@@ -27,15 +27,22 @@ impl S3JournalSource {
 
 #[async_trait]
 impl JournalSource for S3JournalSource {
-    async fn list(&self, prefix: &str) -> Result<Vec<JournalEntry>, PortError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<JournalEntry>, PortError> {
         let mut entries = Vec::new();
         let mut token = None;
         loop {
+            // StartAfter counts only on the first page; the continuation token carries it on.
             let page = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(prefix)
+                .set_start_after(start_after.map(str::to_owned))
                 .set_continuation_token(token)
                 .send()
                 .await
@@ -47,7 +54,9 @@ impl JournalSource for S3JournalSource {
                 })
             }));
             match page.next_continuation_token {
-                Some(next) if page.is_truncated == Some(true) => token = Some(next),
+                Some(next) if page.is_truncated == Some(true) && entries.len() < limit => {
+                    token = Some(next)
+                }
                 _ => return Ok(entries),
             }
         }
@@ -81,40 +90,23 @@ pub fn replayer(
     progress_every: usize,
 ) -> Replayer {
     let s3 = crate::sdk::s3_client(sdk);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let source: Arc<dyn SecretSource> = Arc::new(crate::secretsmanager::SecretsManagerSource::new(
         aws_sdk_secretsmanager::Client::new(sdk),
     ));
-    let recorder = Recorder {
-        // Never written: a replay reads the journal and records what it holds.
-        journal: Arc::new(crate::s3::S3Journal::new(
-            s3.clone(),
-            settings.archive.name.clone(),
-            None,
-        )),
-        records: Arc::new(crate::dynamodb::DynamoRecordStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            settings.records.name.clone(),
-        )),
-        queue: Arc::new(crate::sqs::SqsJobQueue::new(
-            aws_sdk_sqs::Client::new(sdk),
-            settings.queue.url.clone(),
-        )),
-        contact_hash_key: Arc::new(SecretCache::new(
-            source,
-            clock.clone(),
-            settings.contact_hash_secret.id.clone(),
-            i64::MAX,
-            secrets::parse_contact_hash_key,
-        )),
-        clock,
-        metrics,
-        retention: RetentionPolicy::days(settings.retention.days),
+    let resources = RecorderResources {
+        records_table: &settings.records.name,
+        archive_bucket: &settings.archive.name,
+        journal_kms_key_id: None,
+        media_queue_url: &settings.queue.url,
+        contact_hash_secret_id: &settings.contact_hash_secret.id,
+        retention_days: settings.retention.days,
         media_deadline_days: settings.media_deadline.days,
     };
+    let recorder = recorder(sdk, &resources, source, Arc::new(SystemClock), metrics);
     Replayer {
         recorder: Arc::new(recorder),
         journal: Arc::new(S3JournalSource::new(s3, settings.archive.name.clone())),
         progress_every,
+        listing_limit: usize::MAX,
     }
 }

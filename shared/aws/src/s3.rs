@@ -88,7 +88,7 @@ pub(crate) fn journal_put(
 }
 
 /// GetObject, with an absent key as `None`.
-#[cfg(feature = "contact")]
+#[cfg(any(feature = "contact", feature = "replay"))]
 pub(crate) async fn get_if_present(
     client: &aws_sdk_s3::Client,
     bucket: &str,

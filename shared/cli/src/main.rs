@@ -6,6 +6,8 @@
 //! names the contact: ids are hashed before any lookup, and argument errors are reported by kind
 //! without echoing what was typed (a stray phone number must not land in a terminal log).
 
+mod progress;
+
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -55,7 +57,7 @@ enum Command {
     Replay {
         #[command(flatten)]
         selection: ReplayArgs,
-        /// A progress line on stderr every N objects
+        /// Progress on stderr every N objects (a bar on a terminal, a line otherwise)
         #[arg(long, value_name = "N", default_value_t = 100)]
         progress_every: usize,
     },
@@ -339,8 +341,9 @@ async fn execute(cli: Cli) -> Result<Outcome, CliError> {
             let (config, clients, hasher) = contact_wiring(&cli).await?;
             let ids = contact.ids();
             let audit = ContactHashes::of(&hasher, &ids)?.audit_id();
+            let bar = progress::ProgressBar::new();
             let progress = |p: wavault_core::contact::Progress| {
-                eprintln!("wavault: export {} {}/{}", p.stage, p.done, p.total);
+                bar.show(&format!("export {}", p.stage), p.done, p.total);
             };
             let report = contact_data::exporter(&config, &clients, hasher, *progress_every)
                 .export(&ids, out, &progress)
@@ -371,7 +374,8 @@ async fn replay(cli: &Cli, args: &ReplayArgs, progress_every: usize) -> Result<O
     let sdk = load_sdk_config(AwsTimeouts::OPERATOR, &settings.aws).await;
     let metrics = Arc::new(StderrMetrics::default());
     let replayer = wavault_aws::replay::replayer(&settings, &sdk, metrics, progress_every);
-    let progress = |p: ReplayProgress| eprintln!("wavault: replay {}/{}", p.done, p.total);
+    let bar = progress::ProgressBar::new();
+    let progress = |p: ReplayProgress| bar.show("replay", p.done, p.total);
     let report = replayer.replay(&args.selection(), &progress).await?;
     let mut summary = json!({"command": "replay"});
     merge(&mut summary, &report);

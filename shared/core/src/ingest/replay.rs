@@ -35,8 +35,15 @@ pub struct StoredBody {
 /// The journal, as a replay reads it.
 #[async_trait]
 pub trait JournalSource: Send + Sync {
-    /// Every journal object under `prefix` (`journal/` or `journal/unparsed/`), all pages.
-    async fn list(&self, prefix: &str) -> Result<Vec<JournalEntry>, PortError>;
+    /// The journal objects under `prefix` (`journal/` or `journal/unparsed/`) whose keys sort
+    /// after `start_after` (all when `None`), in key order, at most `limit` of them (whole pages
+    /// may go a page over; the caller cuts).
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<JournalEntry>, PortError>;
     /// The object, `None` when absent.
     async fn read(&self, key: &str) -> Result<Option<StoredBody>, PortError>;
 }
@@ -83,6 +90,16 @@ pub struct ReplayReport {
     pub missing: u64,
 }
 
+/// One run of a replay that may stop before its selection is done (a Lambda invocation's time).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReplayBatch {
+    #[serde(flatten)]
+    pub report: ReplayReport,
+    /// The last key replayed, when the run stopped before the selection was done: the next run
+    /// starts after it. `None`: done.
+    pub next: Option<String>,
+}
+
 /// Why a replay stopped. Rerunning it is safe: what was recorded is found as already present.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -102,6 +119,9 @@ pub struct Replayer {
     pub journal: Arc<dyn JournalSource>,
     /// A progress call every this many objects (and at the end).
     pub progress_every: usize,
+    /// Journal objects listed per run at most ([`usize::MAX`]: the whole range at once). A run
+    /// in a Lambda lists only what it can replay in its time, not the rest of a large range.
+    pub listing_limit: usize,
 }
 
 impl Replayer {
@@ -111,12 +131,35 @@ impl Replayer {
         selection: &ReplaySelection,
         progress: &(dyn Fn(ReplayProgress) + Sync),
     ) -> Result<ReplayReport, ReplayError> {
-        let keys = self.select(selection).await?;
-        let mut report = ReplayReport::default();
+        Ok(self
+            .replay_from(selection, None, &|| true, progress)
+            .await?
+            .report)
+    }
+
+    /// Records the selected journal objects whose keys sort after `start_after`, in key order,
+    /// while `keep_going` says there is time for one more: a long replay as a series of runs,
+    /// each starting after the last key the one before replayed ([`ReplayBatch::next`]).
+    pub async fn replay_from(
+        &self,
+        selection: &ReplaySelection,
+        start_after: Option<&str>,
+        keep_going: &(dyn Fn() -> bool + Sync),
+        progress: &(dyn Fn(ReplayProgress) + Sync),
+    ) -> Result<ReplayBatch, ReplayError> {
+        let (keys, listing_cut_at) = self.select(selection, start_after).await?;
+        let mut batch = ReplayBatch::default();
         let now = self.recorder.clock.now_epoch_seconds();
         let every = self.progress_every.max(1);
         for (index, key) in keys.iter().enumerate() {
-            self.replay_one(key, now, &mut report).await?;
+            if !keep_going() {
+                // At least one object per run, so a series of runs always moves on.
+                if index > 0 {
+                    batch.next = Some(keys[index - 1].clone());
+                    break;
+                }
+            }
+            self.replay_one(key, now, &mut batch.report).await?;
             if (index + 1) % every == 0 || index + 1 == keys.len() {
                 progress(ReplayProgress {
                     done: index + 1,
@@ -124,14 +167,25 @@ impl Replayer {
                 });
             }
         }
+        if batch.next.is_none() {
+            // Everything listed was replayed; the listing itself stopped short of the range's end.
+            batch.next = listing_cut_at;
+        }
         self.recorder
             .metrics
-            .count("JournalReplayed", report.objects);
+            .count("JournalReplayed", batch.report.objects);
         self.recorder.metrics.flush();
-        Ok(report)
+        Ok(batch)
     }
 
-    async fn select(&self, selection: &ReplaySelection) -> Result<Vec<String>, ReplayError> {
+    /// The selected keys after `start_after`, sorted, and where the listing was cut (its last
+    /// key, when it held [`Self::listing_limit`] objects and more may follow).
+    async fn select(
+        &self,
+        selection: &ReplaySelection,
+        start_after: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), ReplayError> {
+        let mut cut_at = None;
         let mut keys: Vec<String> = match selection {
             ReplaySelection::Keys(keys) => {
                 if let Some(bad) = keys.iter().find(|key| journal_digest(key).is_none()) {
@@ -149,10 +203,17 @@ impl Replayer {
                 } else {
                     "journal/"
                 };
-                self.journal
-                    .list(prefix)
+                let limit = self.listing_limit.max(1);
+                let mut listed = self
+                    .journal
+                    .list(prefix, start_after, limit)
                     .await
-                    .map_err(ReplayError::Listing)?
+                    .map_err(ReplayError::Listing)?;
+                if listed.len() >= limit {
+                    listed.truncate(limit);
+                    cut_at = listed.last().map(|entry| entry.key.clone());
+                }
+                listed
                     .into_iter()
                     .filter(|entry| journal_digest(&entry.key).is_some())
                     .filter(|entry| in_range(entry.last_modified, *since, *until))
@@ -160,9 +221,10 @@ impl Replayer {
                     .collect()
             }
         };
+        keys.retain(|key| start_after.is_none_or(|after| key.as_str() > after));
         keys.sort();
         keys.dedup();
-        Ok(keys)
+        Ok((keys, cut_at))
     }
 
     async fn replay_one(

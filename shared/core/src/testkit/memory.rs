@@ -56,12 +56,19 @@ impl Journal for MemoryJournal {
 /// A replay lists and reads the journal (listing dates every object at its receipt time).
 #[async_trait]
 impl crate::ingest::JournalSource for MemoryJournal {
-    async fn list(&self, prefix: &str) -> Result<Vec<crate::ingest::JournalEntry>, PortError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::ingest::JournalEntry>, PortError> {
         let objects = self.objects.lock().map_err(|_| unavailable("s3"))?;
         let times = self.received_at.lock().map_err(|_| unavailable("s3"))?;
         Ok(objects
             .keys()
             .filter(|key| key.starts_with(prefix))
+            .filter(|key| start_after.is_none_or(|after| key.as_str() > after))
+            .take(limit)
             .map(|key| crate::ingest::JournalEntry {
                 key: key.clone(),
                 last_modified: times.get(key).copied(),

@@ -41,6 +41,7 @@ fn replayer(world: &MemoryIngest) -> Replayer {
         }),
         journal: world.journal.clone(),
         progress_every: 1,
+        listing_limit: usize::MAX,
     }
 }
 
@@ -214,4 +215,57 @@ async fn a_replay_after_an_erasure_brings_nothing_of_the_contact_back() {
         0,
         "nothing of the contact recorded"
     );
+}
+
+/// A long replay as a series of short runs (a Lambda's time, a listing cut): each starts after the
+/// last key the one before replayed, every object is replayed exactly once, and the last run says done.
+#[tokio::test]
+async fn a_replay_in_runs_covers_every_object_once() {
+    let world = MemoryIngest::new(SECRET);
+    for n in 0..7 {
+        let wamid = format!("wamid.RUN.{n}");
+        deliver(
+            &world,
+            &samples::messages_body(A, vec![samples::text_message(&wamid, A, "hi")]),
+        )
+        .await;
+    }
+    world.records.items.lock().unwrap().clear();
+    let mut replayer = replayer(&world);
+    replayer.listing_limit = 3;
+    let mut start_after: Option<String> = None;
+    let mut runs = 0;
+    let mut objects = 0;
+    loop {
+        runs += 1;
+        // Time for two objects per run.
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let keep_going = || calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2;
+        let batch = replayer
+            .replay_from(&all(), start_after.as_deref(), &keep_going, &|_| {})
+            .await
+            .unwrap();
+        objects += batch.report.objects;
+        assert_eq!(batch.report.records_already_present, 0, "nothing twice");
+        match batch.next {
+            Some(next) => {
+                assert!(start_after.as_deref().is_none_or(|s| next.as_str() > s));
+                start_after = Some(next);
+            }
+            None => break,
+        }
+        assert!(runs < 20, "the runs move on");
+    }
+    // Seven objects, two per run out of each listing of three: 2, 2, 2, then the last one.
+    assert_eq!(objects, 7);
+    assert_eq!(runs, 4);
+    let messages = world
+        .records
+        .items
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|item| item.kind == Some(ItemKind::Message))
+        .count();
+    assert_eq!(messages, 7, "every message recorded again");
 }
