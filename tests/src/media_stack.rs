@@ -125,7 +125,9 @@ impl MediaStack {
             });
         }
         let mut event = self.sqs_event(&messages);
-        if let (Some(receives), Some(records)) = (receives_override, event["Records"].as_array_mut()) {
+        if let (Some(receives), Some(records)) =
+            (receives_override, event["Records"].as_array_mut())
+        {
             for record in records {
                 record["attributes"]["ApproximateReceiveCount"] = json!(receives.to_string());
             }
