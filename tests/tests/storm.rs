@@ -45,7 +45,7 @@ async fn concurrent_redeliveries_to_several_webhooks_store_everything_once() -> 
         .flat_map(|(i, _)| std::iter::repeat_n(i, 1 + (i * 7) % 5))
         .collect();
     let total = plan.len();
-    let mut state: u64 = 0x5107_4d;
+    let mut state: u64 = 0x0051_074d;
     for k in (1..plan.len()).rev() {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
