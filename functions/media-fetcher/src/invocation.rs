@@ -4,10 +4,14 @@
 //! - `{"action": "sweep"}` (the EventBridge schedule's Input, or an operator) or a `Scheduled Event`
 //!   (a schedule without Input): the media sweep.
 //! - `{"action": "redrive-dead-lettered"}` (the operator, runbook "DLQ not empty"): the redrive.
+//! - `{"action": "replay", ...}` (the operator, docs/operations.md "Replaying the journal"): one
+//!   run of a journal replay ([`crate::replay`]); a replay request it cannot read fails the
+//!   invocation rather than replaying something else.
 //!
 //! Anything else runs the sweep, as it always has (the sweep is idempotent); a `Records` document
 //! that is not an SQS batch fails the invocation.
 
+use crate::replay::ReplayRequest;
 use crate::sqs::{self, Postpone};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::SqsEvent;
@@ -31,6 +35,8 @@ pub enum Invocation {
         #[serde(rename = "Records")]
         _records: IgnoredAny,
     },
+    /// `{"action": "replay", ..}` with readable fields.
+    Replay(ReplayRequest),
     /// `{"action": ..}`.
     Action { action: Action },
     /// An EventBridge scheduled event (a schedule without Input): matched for its shape, its
@@ -47,7 +53,23 @@ pub enum Invocation {
 pub enum Action {
     Sweep,
     RedriveDeadLettered,
+    /// Matched here only when its fields are not a [`ReplayRequest`].
+    Replay,
 }
+
+/// A replay request whose fields cannot be read (a typo would otherwise replay everything).
+#[derive(Debug)]
+pub struct UnreadableReplay;
+
+impl std::fmt::Display for UnreadableReplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "a replay request with fields other than since, until, unparsed, keys, start_after",
+        )
+    }
+}
+
+impl std::error::Error for UnreadableReplay {}
 
 /// A `Records` document that is not an SQS batch (never sent by SQS).
 #[derive(Debug)]
@@ -64,6 +86,7 @@ impl std::error::Error for UnreadableBatch {}
 /// What the fetcher's invocations use.
 pub struct Services {
     pub archiver: Archiver,
+    pub replay: crate::wiring::ReplayWiring,
     pub sweep: MediaSweep,
     pub postpone: Box<dyn Postpone>,
 }
@@ -84,6 +107,24 @@ pub async fn handle(services: &Services, event: LambdaEvent<Invocation>) -> Resu
             Ok(serde_json::to_value(response)?)
         }
         Invocation::UnreadableBatch { .. } => Err(UnreadableBatch.into()),
+        Invocation::Replay(request) => {
+            let deadline = sqs::invocation_deadline(event.context.deadline);
+            let batch = crate::replay::run(&services.replay.replayer(), &request, deadline).await?;
+            let r = &batch.report;
+            tracing::info!(
+                event = "journal_replay",
+                objects = r.objects,
+                records_created = r.records_created,
+                records_already_present = r.records_already_present,
+                media_jobs_enqueued = r.media_jobs_enqueued,
+                still_unparsed = r.still_unparsed,
+                done = batch.next.is_none()
+            );
+            Ok(serde_json::to_value(&batch)?)
+        }
+        Invocation::Action {
+            action: Action::Replay,
+        } => Err(UnreadableReplay.into()),
         Invocation::Action {
             action: Action::RedriveDeadLettered,
         } => {

@@ -3,6 +3,7 @@
 //! dead-lettered media (the triggers: `invocation.rs`).
 
 mod invocation;
+mod replay;
 mod sqs;
 mod wiring;
 

@@ -34,6 +34,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
+    /// The replay action builds its clients from it when asked (nothing at init).
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -45,6 +47,7 @@ impl Clients {
             s3: wavault_aws::sdk::s3_client(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
+            sdk,
         }
     }
 }
@@ -75,12 +78,36 @@ pub fn services(
 ) -> Result<Services, GraphClientBuildError> {
     Ok(Services {
         archiver: archiver_service(settings, clients, metrics.clone())?,
+        replay: ReplayWiring {
+            settings: settings.replay(),
+            sdk: clients.sdk.clone(),
+            metrics: metrics.clone(),
+        },
         sweep: media_sweep_service(settings, clients, metrics),
         postpone: Box::new(SqsPostpone(sqs::SqsJobQueue::new(
             clients.sqs.clone(),
             settings.queue.url.clone(),
         ))),
     })
+}
+
+/// What the replay action is built from, on the invocation that asks for it (rare: an
+/// operator's), so the fetcher's start builds nothing for it.
+pub struct ReplayWiring {
+    pub settings: wavault_core::config::ReplaySettings,
+    pub sdk: aws_config::SdkConfig,
+    pub metrics: Arc<dyn Metrics>,
+}
+
+impl ReplayWiring {
+    /// The replayer over the stack's journal, table, queue and contact-hash key, listing at most
+    /// [`crate::replay::LISTING_LIMIT`] objects a run.
+    pub fn replayer(&self) -> wavault_core::ingest::Replayer {
+        let mut replayer =
+            wavault_aws::replay::replayer(&self.settings, &self.sdk, self.metrics.clone(), 1);
+        replayer.listing_limit = crate::replay::LISTING_LIMIT;
+        replayer
+    }
 }
 
 /// Wires the media archiver.

@@ -52,6 +52,30 @@ fn actions_are_the_sweep_and_the_redrive() {
 }
 
 #[test]
+fn a_replay_is_read_with_its_fields_and_an_unreadable_one_is_not_something_else() {
+    match parse(
+        json!({"action": "replay", "unparsed": true, "start_after": "journal/unparsed/a.json"}),
+    ) {
+        Invocation::Replay(request) => {
+            assert!(request.unparsed);
+            assert_eq!(
+                request.start_after.as_deref(),
+                Some("journal/unparsed/a.json")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A typo in a field is a replay request that fails the invocation, never a sweep or a replay
+    // of everything.
+    assert!(matches!(
+        parse(json!({"action": "replay", "sinse": 1796000000})),
+        Invocation::Action {
+            action: Action::Replay
+        }
+    ));
+}
+
+#[test]
 fn a_schedule_without_input_is_a_scheduled_event() {
     let event = json!({
         "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",

@@ -2,12 +2,15 @@
 //! dead letters to work through.
 
 use super::sections::{
-    ArchiveBucket, ArchiveEncryption, AwsEndpoint, GraphApi, MediaDeadLetters, MediaDownloadHosts,
-    MediaQueue, MetaSecret, MetricsNamespace, RecordsTable,
+    ArchiveBucket, ArchiveEncryption, AwsEndpoint, ContactHashSecret, GraphApi, MediaDeadLetters,
+    MediaDeadline, MediaDownloadHosts, MediaQueue, MetaSecret, MetricsNamespace, RecordsTable,
+    Retention,
 };
+use super::ReplaySettings;
 
 settings! {
-    /// No contact-hash key, no retention, no media deadline: the webhook stamped both on the records.
+    /// The contact-hash key, retention and media deadline serve the replay action only (archiving
+    /// reads what the webhook stamped on the records).
     pub struct MediaFetcherSettings {
         pub records: RecordsTable,
         pub archive: ArchiveBucket,
@@ -20,6 +23,25 @@ settings! {
         pub graph: GraphApi,
         pub download_hosts: MediaDownloadHosts,
         pub metrics: MetricsNamespace,
+        /// The replay action records journal objects as the webhook did.
+        pub contact_hash_secret: ContactHashSecret,
+        pub retention: Retention,
+        pub media_deadline: MediaDeadline,
         pub aws: AwsEndpoint,
+    }
+}
+
+impl MediaFetcherSettings {
+    /// What the replay action needs, as `wavault replay` reads it.
+    pub fn replay(&self) -> ReplaySettings {
+        ReplaySettings {
+            records: self.records.clone(),
+            archive: self.archive.clone(),
+            queue: self.queue.clone(),
+            contact_hash_secret: self.contact_hash_secret.clone(),
+            retention: self.retention.clone(),
+            media_deadline: self.media_deadline.clone(),
+            aws: self.aws.clone(),
+        }
     }
 }
