@@ -39,8 +39,8 @@ impl MediaFetcherSettings {
             archive: self.archive.clone(),
             queue: self.queue.clone(),
             contact_hash_secret: self.contact_hash_secret.clone(),
-            retention: self.retention.clone(),
-            media_deadline: self.media_deadline.clone(),
+            retention: self.retention,
+            media_deadline: self.media_deadline,
             aws: self.aws.clone(),
         }
     }
