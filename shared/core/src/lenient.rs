@@ -165,7 +165,10 @@ where
 /// [`object`] for the levels whose error would cost the whole body (`entry[]`, `changes[]`): an object that
 /// gives one of `fields` twice is absent too, read to its end, instead of an error (a derived struct refuses a
 /// field given twice, and which one was meant cannot be told), so its siblings are still read.
-pub fn object_once<'de, D, T>(deserializer: D, fields: &'static [&'static str]) -> Result<Option<T>, D::Error>
+pub fn object_once<'de, D, T>(
+    deserializer: D,
+    fields: &'static [&'static str],
+) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

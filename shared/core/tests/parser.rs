@@ -705,9 +705,16 @@ fn an_entry_or_a_change_giving_a_field_twice_costs_only_itself() {
         ]}}"#
     );
     let plan = plan_of(body.as_bytes());
-    assert_eq!(plan.count(RecordKind::Message), 1, "the sibling message is recorded");
+    assert_eq!(
+        plan.count(RecordKind::Message),
+        1,
+        "the sibling message is recorded"
+    );
     assert!(plan.records.iter().any(|r| r.pk == key("wamid.TWICE")));
     let unreadable: Vec<&str> = unreadable_of(&plan).into_iter().map(|(sk, _)| sk).collect();
-    assert_eq!(unreadable, ["unreadable#-.-.entry.0", "unreadable#1.-.changes.0"]);
+    assert_eq!(
+        unreadable,
+        ["unreadable#-.-.entry.0", "unreadable#1.-.changes.0"]
+    );
     assert_eq!(plan.malformed_elements, 2);
 }

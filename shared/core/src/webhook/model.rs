@@ -49,17 +49,19 @@ struct EntryFields<'a> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for Entry<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match lenient::object_once::<D, EntryFields<'a>>(deserializer, &["id", "changes"])? {
-            Some(fields) => Entry {
-                id: fields.id,
-                unreadable: fields.changes.not_a_list,
-                changes: fields.changes.items,
+        Ok(
+            match lenient::object_once::<D, EntryFields<'a>>(deserializer, &["id", "changes"])? {
+                Some(fields) => Entry {
+                    id: fields.id,
+                    unreadable: fields.changes.not_a_list,
+                    changes: fields.changes.items,
+                },
+                None => Entry {
+                    unreadable: true,
+                    ..Entry::default()
+                },
             },
-            None => Entry {
-                unreadable: true,
-                ..Entry::default()
-            },
-        })
+        )
     }
 }
 
