@@ -4,8 +4,8 @@
 # (target-fuzz/, or FUZZ_TARGET_DIR) so the coverage flags never invalidate the normal build.
 #   scripts/fuzz.sh smoke   each target for FUZZ_SECONDS (default 50) s: the CI step (`make fuzz-smoke`)
 #   scripts/fuzz.sh long    each target for FUZZ_RUNS (default 10,000,000) executions (`make fuzz-long`)
-# FUZZ_TARGETS picks targets (default: all four). cargo-fuzz is installed into .tools/ (pinned, from crates.io)
-# unless already there at that version. Corpora grow in $FUZZ_TARGET_DIR/corpus/<target> (the committed seeds
+# FUZZ_TARGETS picks targets (default: all four). cargo-fuzz is installed into .tools/ (or FUZZ_TOOLS; pinned, from
+# crates.io) unless already there at that version. Corpora grow in $FUZZ_TARGET_DIR/corpus/<target> (the committed seeds
 # are tests/fuzz/seeds/<target>); a crash leaves its input in $FUZZ_TARGET_DIR/artifacts/<target>/ and fails.
 # Sanitizer none: the project's code is safe Rust (unsafe_code = "deny"), what a target finds is a panic, an
 # assertion or an overflow (debug assertions and overflow checks are on), and AddressSanitizer would halve the
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 mode=${1:?usage: scripts/fuzz.sh smoke|long}
 CARGO_FUZZ_VERSION=0.13.2
-TOOLS=$PWD/.tools
+TOOLS=${FUZZ_TOOLS:-$PWD/.tools}
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target-fuzz}
 export RUSTC_BOOTSTRAP=1
 export PATH=$TOOLS/bin:$PATH
