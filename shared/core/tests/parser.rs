@@ -692,7 +692,7 @@ fn bodies_that_are_not_whatsapp_notifications_say_why() {
     ));
 }
 
-/// Found by the `notification` fuzz target: an entry or a change giving a field twice failed the
+/// Found while fuzzing notification parsing (tests/fuzz): an entry or a change giving a field twice failed the
 /// parse of the whole body (journaled as unparsed, no record and no media job for any sibling).
 /// Now that entry or change alone is one unreadable item.
 #[test]

@@ -112,7 +112,7 @@ fn read_once(json: &str) -> Result<Vec<Option<Once<'_>>>, serde_json::Error> {
     serde_json::from_str::<Seq<'_>>(json).map(|seq| seq.0)
 }
 
-/// Found by the `notification` fuzz target: a derived struct refuses a field given twice, and at
+/// Found while fuzzing notification parsing (tests/fuzz): a derived struct refuses a field given twice, and at
 /// the `entry[]` / `changes[]` level that error failed the whole body. `object_once` reads such an
 /// object as absent (to its end) and its siblings as usual.
 #[test]
