@@ -4,7 +4,7 @@
 CARGO ?= cargo
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap bins build demo serve test iam-table lint bench bench-media bench-retention bench-erase bench-coldstart infra-lint
+.PHONY: help bootstrap bins build demo serve test iam-table lint bench bench-media bench-retention bench-erase bench-coldstart infra-lint fuzz-smoke fuzz-long
 
 help:
 	@echo "make demo   - run the ingest pipeline locally (moto + the real webhook binary) and show what happened"
@@ -13,6 +13,8 @@ help:
 	@echo "make iam-table - rewrite the IAM permission table in docs/iam.md from the last make test's records"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings"
 	@echo "make build  - sam build of the stack (arm64 via cargo-lambda + zig); first run needs the registries (rustup arm64 target, PyPI), offline after; FUNCTION=WebhookFunction for one"
+	@echo "make fuzz-smoke - each cargo-fuzz target (tests/fuzz) for about 50 s, as CI runs them"
+	@echo "make fuzz-long  - each fuzz target for 10 million executions (figures in docs/figures.md)"
 	@echo "make bench  - the ingest benchmark (figures in docs/figures.md)"
 	@echo "make bench-media - peak RSS / CPU of the release media fetcher on 1, 16, 100 MiB files"
 	@echo "make bench-retention - retention sweep cost on 10,000 and 100,000 items, 1,000 of them expired"
@@ -53,6 +55,14 @@ iam-table:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The cargo-fuzz targets of tests/fuzz (signature, http_event, notification, plan) on the stable toolchain, in
+# target-fuzz/ (scripts/fuzz.sh; cargo-fuzz installs itself into .tools/). FUZZ_TARGETS="plan" for one.
+fuzz-smoke:
+	@bash scripts/fuzz.sh smoke
+
+fuzz-long:
+	@bash scripts/fuzz.sh long
 
 bench:
 	$(CARGO) bench -p wavault-core --bench ingest

@@ -1,12 +1,12 @@
 //! wavault webhook Lambda: API Gateway HTTP API / Function URL -> verify, journal, record, enqueue.
 
-mod http;
 mod wiring;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use wavault_aws::sdk::{load_sdk_config, AwsTimeouts};
 use wavault_core::config::WebhookSettings;
+use webhook::http;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

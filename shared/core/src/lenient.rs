@@ -159,7 +159,21 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    deserializer.deserialize_any(ObjectVisitor(PhantomData))
+    deserializer.deserialize_any(ObjectVisitor(PhantomData, None))
+}
+
+/// [`object`] for the levels whose error would cost the whole body (`entry[]`, `changes[]`): an object that
+/// gives one of `fields` twice is absent too, read to its end, instead of an error (a derived struct refuses a
+/// field given twice, and which one was meant cannot be told), so its siblings are still read.
+pub fn object_once<'de, D, T>(
+    deserializer: D,
+    fields: &'static [&'static str],
+) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    deserializer.deserialize_any(ObjectVisitor(PhantomData, Some(fields)))
 }
 
 /// The objects of a list, each read as `T`; elements that are not objects are skipped, and
@@ -183,7 +197,8 @@ where
     deserializer.deserialize_any(ListVisitor(PhantomData))
 }
 
-struct ObjectVisitor<T>(PhantomData<T>);
+/// Reads an object as `T`; with `Some(fields)`, one that gives any of them twice as absent.
+struct ObjectVisitor<T>(PhantomData<T>, Option<&'static [&'static str]>);
 
 impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
     type Value = Option<T>;
@@ -193,7 +208,17 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
-        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        let Some(fields) = self.1 else {
+            return T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some);
+        };
+        let mut repeated = false;
+        let value = T::deserialize(de::value::MapAccessDeserializer::new(OnceFields {
+            map,
+            fields,
+            seen: Vec::new(),
+            repeated: &mut repeated,
+        }))?;
+        Ok((!repeated).then_some(value))
     }
 
     fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Option<T>, D::Error> {
@@ -239,6 +264,65 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
 
     fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
         Ok(None)
+    }
+}
+
+/// The entries of an object with the second (and any later) occurrence of each of `fields` skipped and noted.
+struct OnceFields<'r, 'de, A> {
+    map: A,
+    fields: &'static [&'static str],
+    seen: Vec<Cow<'de, str>>,
+    repeated: &'r mut bool,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for OnceFields<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        loop {
+            let Some(key) = self.map.next_key_seed(KeySeed)? else {
+                return Ok(None);
+            };
+            if self.fields.contains(&key.as_ref()) {
+                if self.seen.contains(&key) {
+                    *self.repeated = true;
+                    self.map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                self.seen.push(key.clone());
+            }
+            return seed
+                .deserialize(de::value::CowStrDeserializer::<A::Error>::new(key))
+                .map(Some);
+        }
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+/// An object's key, borrowed when it holds no escape.
+struct KeySeed;
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        match scalar(deserializer)? {
+            Scalar::Text(key) => Ok(key),
+            _ => Err(de::Error::custom("an object key that is not a string")),
+        }
     }
 }
 

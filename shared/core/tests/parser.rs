@@ -691,3 +691,30 @@ fn bodies_that_are_not_whatsapp_notifications_say_why() {
         Err(ParseError::NotJson { .. })
     ));
 }
+
+/// Found while fuzzing notification parsing (tests/fuzz): an entry or a change giving a field twice failed the
+/// parse of the whole body (journaled as unparsed, no record and no media job for any sibling).
+/// Now that entry or change alone is one unreadable item.
+#[test]
+fn an_entry_or_a_change_giving_a_field_twice_costs_only_itself() {
+    let message = r#"{"field": "messages", "value": {"messages": [{"id": "wamid.TWICE", "from": "15550001111", "type": "text", "text": {"body": "hi"}}]}}"#;
+    let body = format!(
+        r#"{{"object": "whatsapp_business_account", "entry": [
+            {{"id": "1", "changes": [], "changes": []}},
+            {{"id": "2", "changes": [{{"field": "messages", "field": "statuses", "value": {{}}}}, {message}]}}
+        ]}}"#
+    );
+    let plan = plan_of(body.as_bytes());
+    assert_eq!(
+        plan.count(RecordKind::Message),
+        1,
+        "the sibling message is recorded"
+    );
+    assert!(plan.records.iter().any(|r| r.pk == key("wamid.TWICE")));
+    let unreadable: Vec<&str> = unreadable_of(&plan).into_iter().map(|(sk, _)| sk).collect();
+    assert_eq!(
+        unreadable,
+        ["unreadable#-.-.entry.0", "unreadable#1.-.changes.0"]
+    );
+    assert_eq!(plan.malformed_elements, 2);
+}

@@ -86,3 +86,47 @@ fn ids_and_codes_accept_their_other_spelling() {
 fn only_objects_are_objects() {
     assert!(is_object(" {\"a\":1}") && !is_object("[1]") && !is_object("\"x\""));
 }
+
+#[derive(Debug, Deserialize)]
+struct Once<'a> {
+    #[serde(default, borrow, deserialize_with = "text")]
+    name: Option<Cow<'a, str>>,
+}
+
+fn read_once(json: &str) -> Result<Vec<Option<Once<'_>>>, serde_json::Error> {
+    struct Seq<'a>(Vec<Option<Once<'a>>>);
+    impl<'de: 'a, 'a> Deserialize<'de> for Seq<'a> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Item<'a>(Option<Once<'a>>);
+            impl<'de: 'a, 'a> Deserialize<'de> for Item<'a> {
+                fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    object_once(d, &["name"]).map(Item)
+                }
+            }
+            Ok(Seq(Vec::<Item<'a>>::deserialize(deserializer)?
+                .into_iter()
+                .map(|item| item.0)
+                .collect()))
+        }
+    }
+    serde_json::from_str::<Seq<'_>>(json).map(|seq| seq.0)
+}
+
+/// Found while fuzzing notification parsing (tests/fuzz): a derived struct refuses a field given twice, and at
+/// the `entry[]` / `changes[]` level that error failed the whole body. `object_once` reads such an
+/// object as absent (to its end) and its siblings as usual.
+#[test]
+fn an_object_giving_a_field_twice_is_absent_and_costs_no_sibling() {
+    let read = read_once(
+        r#"[{"name": "a", "name": "b"}, {"name": "c", "other": 1, "other": 2}, 5, {"name": "\u0064"}]"#,
+    )
+    .expect("a field given twice is no error");
+    assert!(read[0].is_none(), "which name was meant cannot be told");
+    assert_eq!(read[1].as_ref().and_then(|o| o.name.as_deref()), Some("c"));
+    assert!(read[2].is_none());
+    assert_eq!(read[3].as_ref().and_then(|o| o.name.as_deref()), Some("d"));
+    // Only the fields named are checked; escaped keys count as what they spell.
+    assert!(read_once(r#"[{"name": "a", "n\u0061me": "b"}]"#).expect("read")[0].is_none());
+    // Broken JSON is still an error.
+    assert!(read_once(r#"[{"name": "a", "name": }]"#).is_err());
+}

@@ -34,8 +34,8 @@ pub struct Entry<'a> {
     /// The account id (a string, or a number written as one).
     pub id: Option<Cow<'a, str>>,
     pub changes: Vec<Change<'a>>,
-    /// Not an object, or its `changes` is not a list: nothing in it can be told apart, so the
-    /// planner keeps it whole as one unreadable item.
+    /// Not an object, its `changes` is not a list, or it gives `id` or `changes` twice: nothing in
+    /// it can be told apart, so the planner keeps it whole as one unreadable item.
     pub unreadable: bool,
 }
 
@@ -49,17 +49,19 @@ struct EntryFields<'a> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for Entry<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match lenient::object::<D, EntryFields<'a>>(deserializer)? {
-            Some(fields) => Entry {
-                id: fields.id,
-                unreadable: fields.changes.not_a_list,
-                changes: fields.changes.items,
+        Ok(
+            match lenient::object_once::<D, EntryFields<'a>>(deserializer, &["id", "changes"])? {
+                Some(fields) => Entry {
+                    id: fields.id,
+                    unreadable: fields.changes.not_a_list,
+                    changes: fields.changes.items,
+                },
+                None => Entry {
+                    unreadable: true,
+                    ..Entry::default()
+                },
             },
-            None => Entry {
-                unreadable: true,
-                ..Entry::default()
-            },
-        })
+        )
     }
 }
 
@@ -69,8 +71,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entry<'a> {
 pub struct Change<'a> {
     pub field: Option<Cow<'a, str>>,
     pub value: Option<&'a RawValue>,
-    /// Not an object, or a `field` that is not a string (what the change is cannot be told): the
-    /// planner keeps it as one unreadable item.
+    /// Not an object, a `field` that is not a string, or `field` or `value` given twice (what the
+    /// change is cannot be told): the planner keeps it as one unreadable item.
     pub unreadable: bool,
 }
 
@@ -92,7 +94,7 @@ fn present_text<'de, D: Deserializer<'de>>(
 impl<'de: 'a, 'a> Deserialize<'de> for Change<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(
-            match lenient::object::<D, ChangeFields<'a>>(deserializer)? {
+            match lenient::object_once::<D, ChangeFields<'a>>(deserializer, &["field", "value"])? {
                 Some(ChangeFields {
                     field: Some(None), ..
                 })
