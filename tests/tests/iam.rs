@@ -601,8 +601,7 @@ fn dynamodb_batch_get_is_one_check_per_key_with_its_leading_key_and_projection()
 }
 
 #[test]
-fn only_the_webhook_and_the_operator_tool_read_erasure_markers_and_only_their_key_and_erased_at(
-) -> TestResult {
+fn only_the_recorders_read_erasure_markers_and_only_their_key_and_erased_at() -> TestResult {
     let policies = report_policies()?;
     let mut resources = StackResources::default();
     resources
@@ -663,13 +662,17 @@ fn only_the_webhook_and_the_operator_tool_read_erasure_markers_and_only_their_ke
         Some("#pk, #sk, #erased_at, #b"),
     )?;
     assert_eq!(denied(&more), vec!["dynamodb:BatchGetItem"]);
-    // The operator tool reads them as the webhook does (`wavault replay` records bodies the same way); no
-    // function besides the webhook does.
+    // The operator tool reads them as the webhook does (`wavault replay` records bodies the same way).
     let operator = outcome(Principal::Operator, &["erased.a"], markers)?;
     assert!(denied(&operator).is_empty(), "{operator:?}");
     let operator_more = outcome(Principal::Operator, &["erased.a", "msg.0123"], markers)?;
     assert_eq!(denied(&operator_more), vec!["dynamodb:BatchGetItem"]);
-    for principal in [Principal::MediaFetcher, Principal::TtlExpirer] {
+    // The media fetcher's replay action records as the webhook does, under the same conditions.
+    let fetcher = outcome(Principal::MediaFetcher, &["erased.a"], markers)?;
+    assert!(denied(&fetcher).is_empty(), "{fetcher:?}");
+    let fetcher_more = outcome(Principal::MediaFetcher, &["erased.a", "msg.0123"], markers)?;
+    assert_eq!(denied(&fetcher_more), vec!["dynamodb:BatchGetItem"]);
+    for principal in [Principal::TtlExpirer] {
         let other = outcome(principal, &["erased.a"], markers)?;
         assert_eq!(
             denied(&other),
