@@ -250,6 +250,17 @@ impl LocalStack {
         ))
     }
 
+    /// The AWS endpoint every process of this stack is given: the IAM gateway in front of `upstream` (which
+    /// tells the processes apart by their access keys). A proxy that models an AWS misbehaviour (slow, faulty)
+    /// forwards here, so IAM is still checked behind it.
+    pub fn aws_endpoint(&self, upstream: &str) -> Result<String> {
+        let gateway = Gateway::for_upstream(upstream)?;
+        if !gateway.knows(&self.suffix) {
+            self.register_with(upstream, false)?;
+        }
+        Ok(gateway.endpoint())
+    }
+
     /// The environment `principal`'s process gets locally: resource names as the template would pass them, the
     /// IAM gateway in front of `upstream` (moto, or a proxy in front of it) as `AWS_ENDPOINT_URL`, credentials
     /// naming the principal, and the Graph API base URL (the fake Graph API in tests). `RETENTION_DAYS` and
@@ -261,11 +272,7 @@ impl LocalStack {
         upstream: &str,
         graph_base_url: &str,
     ) -> Result<Vec<(String, String)>> {
-        let gateway = Gateway::for_upstream(upstream)?;
-        if !gateway.knows(&self.suffix) {
-            self.register_with(upstream, false)?;
-        }
-        let endpoint = gateway.endpoint();
+        let endpoint = self.aws_endpoint(upstream)?;
         let access_key = principal.access_key_id(&self.suffix);
         Ok([
             ("RECORDS_TABLE", self.table.as_str()),

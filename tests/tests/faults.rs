@@ -11,8 +11,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use wavault_tests::faults::{Fault, FaultPlan, FaultyUpstream};
-use wavault_tests::iam::Principal;
-use wavault_tests::local_stack::LocalStack;
 use wavault_tests::moto::MotoServer;
 use wavault_tests::traffic::{check_stored_once, deliveries, Delivery};
 use wavault_tests::webhook_stack::WebhookStack;
@@ -35,16 +33,6 @@ fn fault_seed() -> u64 {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(0x5eed_0013)
-}
-
-/// The endpoint the local stack gives `principal` (the IAM gateway in front of moto).
-fn gateway_of(stack: &LocalStack, principal: Principal, moto: &str) -> Result<String, BoxError> {
-    stack
-        .function_env(principal, moto, "http://127.0.0.1:9")?
-        .into_iter()
-        .find(|(k, _)| k == "AWS_ENDPOINT_URL")
-        .map(|(_, v)| v)
-        .ok_or_else(|| "the local stack sets no AWS_ENDPOINT_URL".into())
 }
 
 async fn journal_exists(w: &WebhookStack, key: &str) -> Result<bool, BoxError> {
@@ -102,10 +90,7 @@ async fn under_aws_faults_a_200_means_durable_and_every_message_is_stored_once()
     let moto = MotoServer::shared()?.endpoint();
     let mut w = WebhookStack::start(&moto, "faults-webhook", &[]).await?;
     let plan = FaultPlan::everywhere(fault_rate(), fault_seed());
-    let faults = FaultyUpstream::start(
-        &gateway_of(&w.stack, Principal::Webhook, &moto)?,
-        plan.clone(),
-    )?;
+    let faults = FaultyUpstream::start(&w.stack.aws_endpoint(&moto)?, plan.clone())?;
     let endpoint = faults.endpoint();
     w.respawn(&[("AWS_ENDPOINT_URL", endpoint.as_str())])?;
 

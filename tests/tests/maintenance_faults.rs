@@ -10,9 +10,7 @@ use wavault_core::testkit::samples;
 use wavault_tests::event_source::removal_record;
 use wavault_tests::fake_graph::MediaBehaviour;
 use wavault_tests::faults::{FaultPlan, FaultyUpstream};
-use wavault_tests::iam::Principal;
 use wavault_tests::lambda_emulator::{Invocation, LambdaProcess};
-use wavault_tests::local_stack::LocalStack;
 use wavault_tests::media_stack::{MediaStack, CONTACT};
 use wavault_tests::moto::MotoServer;
 use wavault_tests::webhook_stack::{s, spawn_function, ACCESS_TOKEN};
@@ -22,15 +20,6 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Reruns allowed before a job counts as unable to finish.
 const RERUNS: usize = 12;
-
-fn gateway_of(stack: &LocalStack, principal: Principal, moto: &str) -> Result<String, BoxError> {
-    stack
-        .function_env(principal, moto, "http://127.0.0.1:9")?
-        .into_iter()
-        .find(|(k, _)| k == "AWS_ENDPOINT_URL")
-        .map(|(_, v)| v)
-        .ok_or_else(|| "the local stack sets no AWS_ENDPOINT_URL".into())
-}
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -88,10 +77,7 @@ async fn sweep_stream_removal_export_and_erase_finish_on_rerun_under_s3_faults()
             .collect::<Vec<_>>()
     };
 
-    let faults = FaultyUpstream::start(
-        &gateway_of(&m.webhook.stack, Principal::TtlExpirer, &moto)?,
-        s3_faults(),
-    )?;
+    let faults = FaultyUpstream::start(&m.webhook.stack.aws_endpoint(&moto)?, s3_faults())?;
     let endpoint = faults.endpoint();
     let expirer = spawn_function(
         "ttl-expirer",
@@ -158,10 +144,8 @@ async fn sweep_stream_removal_export_and_erase_finish_on_rerun_under_s3_faults()
     }
 
     // Export, then erasure, of the contact, by the operator's tool through S3 faults.
-    let operator_faults = FaultyUpstream::start(
-        &gateway_of(&m.webhook.stack, Principal::Operator, &moto)?,
-        s3_faults(),
-    )?;
+    let operator_faults =
+        FaultyUpstream::start(&m.webhook.stack.aws_endpoint(&moto)?, s3_faults())?;
     let operator_endpoint = operator_faults.endpoint();
     let out = std::env::temp_dir().join(format!("wavault-export-faults-{}", std::process::id()));
     let out_text = out.display().to_string();

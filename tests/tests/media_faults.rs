@@ -8,9 +8,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use wavault_tests::fake_graph::MediaBehaviour;
 use wavault_tests::faults::{Fault, FaultPlan, FaultyUpstream};
-use wavault_tests::iam::Principal;
 use wavault_tests::lambda_emulator::{Invocation, LambdaProcess};
-use wavault_tests::local_stack::LocalStack;
 use wavault_tests::media_stack::MediaStack;
 use wavault_tests::moto::MotoServer;
 use wavault_tests::template::Template;
@@ -25,15 +23,6 @@ fn bytes(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 13) as u8)
         .collect()
-}
-
-fn gateway_of(stack: &LocalStack, principal: Principal, moto: &str) -> Result<String, BoxError> {
-    stack
-        .function_env(principal, moto, "http://127.0.0.1:9")?
-        .into_iter()
-        .find(|(k, _)| k == "AWS_ENDPOINT_URL")
-        .map(|(_, v)| v)
-        .ok_or_else(|| "the local stack sets no AWS_ENDPOINT_URL".into())
 }
 
 fn fetcher(m: &MediaStack, moto: &str, env: &[(&str, &str)]) -> Result<LambdaProcess, BoxError> {
@@ -261,10 +250,7 @@ async fn under_aws_faults_every_file_ends_archived_or_failed_with_no_open_upload
         files.push((wamid, body, i == 2));
     }
     let plan = FaultPlan::everywhere(0.2, 0x5eed_0031);
-    let faults = FaultyUpstream::start(
-        &gateway_of(&m.webhook.stack, Principal::MediaFetcher, &moto)?,
-        plan,
-    )?;
+    let faults = FaultyUpstream::start(&m.webhook.stack.aws_endpoint(&moto)?, plan)?;
     let endpoint = faults.endpoint();
     let faulty = fetcher(&m, &moto, &[("AWS_ENDPOINT_URL", endpoint.as_str())])?;
     let mut rounds = 0;

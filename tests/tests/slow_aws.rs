@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use wavault_core::testkit::samples;
 use wavault_tests::fake_graph::MediaBehaviour;
-use wavault_tests::iam::Principal;
 use wavault_tests::media_stack::MediaStack;
 use wavault_tests::moto::MotoServer;
 use wavault_tests::slow_upstream::SlowUpstream;
@@ -24,30 +23,13 @@ const HOLD: Duration = Duration::from_secs(60);
 const WA_ID: &str = "15550001111";
 
 /// The AWS endpoint the local stack gives `principal`'s function (the IAM gateway in front of moto).
-fn aws_endpoint_of(
-    stack: &wavault_tests::local_stack::LocalStack,
-    principal: Principal,
-    moto: &str,
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    stack
-        .function_env(principal, moto, "http://127.0.0.1:9")?
-        .into_iter()
-        .find(|(k, _)| k == "AWS_ENDPOINT_URL")
-        .map(|(_, v)| v)
-        .ok_or_else(|| "the local stack sets no AWS_ENDPOINT_URL".into())
-}
-
 /// S3 hangs: the journal write gives up on its own timeouts and the webhook answers 500 well before its 10 s
 /// Lambda timeout, counting `DeliveryFailed`.
 #[tokio::test]
 async fn a_hanging_s3_makes_the_webhook_answer_500_in_time() -> TestResult {
     let moto = MotoServer::shared()?.endpoint();
     let mut w = WebhookStack::start(&moto, "slow-webhook", &[]).await?;
-    let slow = SlowUpstream::start(
-        &aws_endpoint_of(&w.stack, Principal::Webhook, &moto)?,
-        "s3",
-        HOLD,
-    )?;
+    let slow = SlowUpstream::start(&w.stack.aws_endpoint(&moto)?, "s3", HOLD)?;
     let endpoint = slow.endpoint();
     w.respawn(&[("AWS_ENDPOINT_URL", endpoint.as_str())])?;
 
@@ -90,11 +72,7 @@ async fn a_hanging_s3_makes_a_media_job_a_batch_item_failure() -> TestResult {
     m.receive_media("wamid.SLOW2", "image", "8101", "image/jpeg")
         .await?;
 
-    let slow = SlowUpstream::start(
-        &aws_endpoint_of(&m.webhook.stack, Principal::MediaFetcher, &moto)?,
-        "s3",
-        HOLD,
-    )?;
+    let slow = SlowUpstream::start(&m.webhook.stack.aws_endpoint(&moto)?, "s3", HOLD)?;
     let endpoint = slow.endpoint();
     let fetcher = spawn_function(
         "media-fetcher",
